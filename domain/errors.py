@@ -1,0 +1,124 @@
+"""The one error tree of Panjereh.
+
+Every failure a client can see is one of these classes; `schema/error_codes.py` maps each class to
+its GraphQL ``extensions.code`` once, by walking the class's MRO, so a new subclass inherits its
+parent's code unless it is given its own.
+
+    PanjerehError
+    ├── AgencyError                    (carries the agency id)
+    │   ├── AgencyUnavailable          AGENCY_UNAVAILABLE   retryable
+    │   │   ├── AgencyTimeout          AGENCY_TIMEOUT       retryable
+    │   │   ├── CircuitOpen            CIRCUIT_OPEN         retryable
+    │   │   └── AgencyRateLimited      RATE_LIMITED         retryable, retry_after
+    │   ├── AgencyBadResponse          AGENCY_BAD_RESPONSE
+    │   └── AgencyNotFound             NOT_FOUND
+    ├── NotFound                       NOT_FOUND
+    ├── InvalidInput                   INVALID_INPUT        (carries the input field)
+    ├── Unauthenticated                UNAUTHENTICATED
+    ├── Forbidden                      FORBIDDEN
+    ├── RateLimited                    RATE_LIMITED         retryable, retry_after
+    ├── QueryTooComplex                QUERY_TOO_COMPLEX
+    └── PersistedQueryNotFound         PERSISTED_QUERY_NOT_FOUND
+
+Messages are written for the client: they never hold a stack trace, a URL of an agency, or a
+national code.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgencyBadResponse",
+    "AgencyError",
+    "AgencyNotFound",
+    "AgencyRateLimited",
+    "AgencyTimeout",
+    "AgencyUnavailable",
+    "CircuitOpen",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "PanjerehError",
+    "PersistedQueryNotFound",
+    "QueryTooComplex",
+    "RateLimited",
+    "Unauthenticated",
+]
+
+
+class PanjerehError(Exception):
+    """A failure the client may see, with a message safe to show."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class AgencyError(PanjerehError):
+    """A failure attributed to one agency."""
+
+    def __init__(self, agency: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.agency = agency
+
+
+class AgencyUnavailable(AgencyError):
+    """The agency could not be reached or answered with a server error."""
+
+    retryable = True
+
+
+class AgencyTimeout(AgencyUnavailable):
+    """The agency did not answer within its timeout or the request's deadline."""
+
+
+class CircuitOpen(AgencyUnavailable):
+    """The agency's circuit is open: it was not called at all."""
+
+
+class AgencyRateLimited(AgencyUnavailable):
+    """The agency answered 429; `retry_after` says when it will take calls again."""
+
+
+class AgencyBadResponse(AgencyError):
+    """The agency answered, but not in its documented format."""
+
+
+class AgencyNotFound(AgencyError):
+    """The agency holds no record for what was asked."""
+
+
+class NotFound(PanjerehError):
+    """Nothing exists for what was asked."""
+
+
+class InvalidInput(PanjerehError):
+    """An argument failed validation; nothing was called and nothing changed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(PanjerehError):
+    """No valid bearer token was presented."""
+
+
+class Forbidden(PanjerehError):
+    """The caller is authenticated but may not read this."""
+
+
+class RateLimited(PanjerehError):
+    """The caller sent too many requests."""
+
+    retryable = True
+
+
+class QueryTooComplex(PanjerehError):
+    """The query exceeds a depth, cost, alias or token limit."""
+
+
+class PersistedQueryNotFound(PanjerehError):
+    """A persisted-query hash is not known."""
