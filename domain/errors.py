@@ -57,11 +57,24 @@ class PanjerehError(Exception):
 
 
 class AgencyError(PanjerehError):
-    """A failure attributed to one agency."""
+    """A failure attributed to one agency.
 
-    def __init__(self, agency: str, message: str, *, retry_after: float | None = None) -> None:
+    `transient` tells the retry loop that repeating the same read right now may succeed (connect
+    errors, timeouts, 502/503/504, 429 with Retry-After); `retryable` tells the client that asking
+    again later may.
+    """
+
+    def __init__(
+        self,
+        agency: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        transient: bool = False,
+    ) -> None:
         super().__init__(message, retry_after=retry_after)
         self.agency = agency
+        self.transient = transient
 
 
 class AgencyUnavailable(AgencyError):

@@ -1,0 +1,366 @@
+"""The one resilience pipeline every agency connector goes through.
+
+A connector subclass only describes its agency: `agency_id`, `policy`, and operations that build
+requests and map wire models to domain models. Everything else is here, once:
+
+    operation (fetch_x)                       @operation: cache, singleflight, stale-if-error
+      └─ request()                            tenacity retries, within deadline and policy
+           └─ _attempt()                      timeout = min(policy.timeout, time left),
+                                              HTTP call, status → error, wire parse, metrics
+
+Errors from aiohttp, HTTP statuses and parsing are translated into `domain.errors` in exactly one
+place (`_attempt`), with `raise … from exc`, so nothing above sees a transport exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import functools
+import logging
+import time
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
+from xml.etree.ElementTree import ParseError
+
+import aiohttp
+from pydantic import BaseModel, TypeAdapter
+from tenacity import RetryCallState
+
+from cache.store import CacheEntry, CacheStore
+from connectors.deadline import current_deadline
+from connectors.policy import AgencyPolicy
+from connectors.retrying import build_retrying
+from domain.errors import (
+    AgencyBadResponse,
+    AgencyError,
+    AgencyNotFound,
+    AgencyRateLimited,
+    AgencyTimeout,
+    AgencyUnavailable,
+)
+from domain.sourced import Fetched, Source
+from observability.metrics import Metrics
+
+__all__ = ["AgencyConnector", "operation"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound="AgencyConnector")
+P = ParamSpec("P")
+
+_TRANSIENT_STATUSES = frozenset({502, 503, 504})
+
+
+class AgencyConnector:
+    """Base of every agency connector; subclasses declare, this class does the work."""
+
+    agency_id: ClassVar[str]
+    title: ClassVar[str]
+    policy: ClassVar[AgencyPolicy] = AgencyPolicy()
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        cache: CacheStore,
+        metrics: Metrics,
+        policy: AgencyPolicy | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.cache = cache
+        self.metrics = metrics
+        if policy is not None:
+            self.policy = policy
+        self._sleep = sleep
+        self._in_flight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def get_json(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        params: Mapping[str, str] | None = None,
+        check: Callable[[M], None] | None = None,
+    ) -> M:
+        """GET `path` and validate the JSON body as `model`."""
+        return await self.request(
+            "GET", path, parse=model.model_validate_json, params=params, check=check
+        )
+
+    async def post_json(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        model: type[M],
+        *,
+        check: Callable[[M], None] | None = None,
+    ) -> M:
+        """POST a JSON body (an idempotent inquiry) and validate the JSON answer as `model`."""
+        return await self.request(
+            "POST", path, parse=model.model_validate_json, json=body, check=check
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[bytes], T],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: Callable[[T], None] | None = None,
+    ) -> T:
+        """One logical read from the agency, retried on transient failures.
+
+        `parse` turns the body into a wire model (raising ValueError when it cannot); `check`
+        inspects the parsed answer inside the attempt, so an agency's "try again" result code
+        inside a 200 body is retried like a 503.
+        """
+        kwargs: dict[str, Any] = {"params": params, "json": json, "data": data, "headers": headers}
+        retrying = build_retrying(self.policy, sleep=self._sleep, before_sleep=self._on_retry)
+        return await retrying(self._attempt, method, self.base_url + path, parse, check, kwargs)
+
+    def _on_retry(self, retry_state: RetryCallState) -> None:
+        self.metrics.agency_retries.labels(self.agency_id).inc()
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[bytes], T],
+        check: Callable[[T], None] | None,
+        kwargs: dict[str, Any],
+    ) -> T:
+        timeout = self._attempt_timeout()
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    async with self.session.request(method, url, **kwargs) as response:
+                        body = await response.read()
+                        status, headers = response.status, response.headers
+            except TimeoutError as exc:
+                raise AgencyTimeout(
+                    self.agency_id,
+                    f"{self.agency_id} did not answer within {timeout:.1f} s",
+                    transient=True,
+                ) from exc
+            except aiohttp.ClientError as exc:
+                raise AgencyUnavailable(
+                    self.agency_id, f"{self.agency_id} could not be reached", transient=True
+                ) from exc
+            self._raise_for_status(status, headers)
+            try:
+                result = parse(body)
+            except (ValueError, ParseError) as exc:
+                raise AgencyBadResponse(
+                    self.agency_id, f"{self.agency_id} answered in an unexpected format"
+                ) from exc
+            if check is not None:
+                check(result)
+            return result
+        except AgencyError as exc:
+            outcome = _outcome_of(exc)
+            raise
+        finally:
+            self._record(outcome, time.perf_counter() - started)
+
+    def _attempt_timeout(self) -> float:
+        deadline = current_deadline()
+        if deadline is None:
+            return self.policy.timeout
+        left = deadline.remaining()
+        if left <= 0:
+            raise AgencyTimeout(self.agency_id, "the request's deadline passed before this call")
+        return min(self.policy.timeout, left)
+
+    def _raise_for_status(self, status: int, headers: Mapping[str, str]) -> None:
+        if status < 400:
+            return
+        agency = self.agency_id
+        if status == 404:
+            raise AgencyNotFound(agency, f"{agency} holds no record for this request")
+        if status == 429:
+            retry_after = _parse_retry_after(headers.get("Retry-After"))
+            raise AgencyRateLimited(
+                agency,
+                f"{agency} is limiting requests",
+                retry_after=retry_after,
+                transient=retry_after is not None,
+            )
+        if status >= 500:
+            raise AgencyUnavailable(
+                agency,
+                f"{agency} answered with a server error ({status})",
+                retry_after=_parse_retry_after(headers.get("Retry-After")),
+                transient=status in _TRANSIENT_STATUSES,
+            )
+        raise AgencyBadResponse(agency, f"{agency} rejected the request ({status})")
+
+    def _record(self, outcome: str, seconds: float) -> None:
+        m, agency = self.metrics, self.agency_id
+        m.agency_requests.labels(agency, outcome).inc()
+        m.agency_request_duration.labels(agency).observe(seconds)
+        if outcome in ("ok", "not_found"):
+            m.agency_up.labels(agency).set(1)
+        elif outcome in ("unavailable", "timeout"):
+            m.agency_up.labels(agency).set(0)
+
+    # -- operations -------------------------------------------------------------------------
+
+    async def run_operation(
+        self,
+        kind: str,
+        subject: str,
+        load: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+    ) -> Fetched[T]:
+        """Answer from a fresh cache entry, else load once (singleflight) and cache; on failure
+        fall back to a stale entry within its stale window, marked stale."""
+        entry = await self.cache.lookup(self.agency_id, kind, subject)
+        if entry is not None and entry.is_fresh(self.cache.clock()):
+            return self._from_entry(entry, adapter, stale=False)
+        key = (kind, subject)
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Fetched[T]] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await self._load_and_store(kind, subject, load, adapter, entry)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters may be none
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._in_flight[key]
+
+    async def _load_and_store(
+        self,
+        kind: str,
+        subject: str,
+        load: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+        entry: CacheEntry | None,
+    ) -> Fetched[T]:
+        policy = self.policy
+        try:
+            try:
+                value = await load()
+            except (ValueError, ParseError) as exc:  # mapping found the answer inconsistent
+                raise AgencyBadResponse(
+                    self.agency_id, f"{self.agency_id} answered with inconsistent data"
+                ) from exc
+        except AgencyNotFound:
+            await self.cache.store(
+                self.agency_id,
+                kind,
+                subject,
+                b"",
+                not_found=True,
+                fresh_ttl=policy.not_found_ttl,
+                stale_ttl=policy.not_found_ttl,
+            )
+            raise
+        except (AgencyUnavailable, AgencyBadResponse):
+            if entry is None:
+                raise
+            self.metrics.stale_served.labels(self.agency_id).inc()
+            log.info("serving stale %s/%s after agency failure", self.agency_id, kind)
+            return self._from_entry(entry, adapter, stale=True)
+        stored = await self.cache.store(
+            self.agency_id,
+            kind,
+            subject,
+            adapter.dump_json(value),
+            fresh_ttl=policy.fresh_ttl,
+            stale_ttl=policy.stale_ttl,
+        )
+        return Fetched(value, Source(self.agency_id, _utc(stored.fetched_at)))
+
+    def _from_entry(self, entry: CacheEntry, adapter: TypeAdapter[T], *, stale: bool) -> Fetched[T]:
+        if entry.not_found:
+            raise AgencyNotFound(
+                self.agency_id, f"{self.agency_id} holds no record for this request"
+            )
+        value = adapter.validate_json(entry.payload)
+        return Fetched(value, Source(self.agency_id, _utc(entry.fetched_at), stale=stale))
+
+
+def operation(
+    kind: str,
+) -> Callable[
+    [Callable[Concatenate[C, P], Awaitable[T]]],
+    Callable[Concatenate[C, P], Awaitable[Fetched[T]]],
+]:
+    """Declare a connector method as a cached, single-flight agency operation of `kind`.
+
+    The method's positional arguments (strings: national code, mobile, …) make the cache
+    subject; its return annotation says how the value is stored and read back.
+    """
+
+    def decorate(
+        fn: Callable[Concatenate[C, P], Awaitable[T]],
+    ) -> Callable[Concatenate[C, P], Awaitable[Fetched[T]]]:
+        adapter: TypeAdapter[T] | None = None
+
+        @functools.wraps(fn)
+        async def run(self: C, *args: P.args, **kwargs: P.kwargs) -> Fetched[T]:
+            nonlocal adapter
+            if adapter is None:
+                adapter = TypeAdapter(typing.get_type_hints(fn)["return"])
+            subject = "|".join(str(a) for a in (*args, *kwargs.values()))
+            return await self.run_operation(
+                kind, subject, lambda: fn(self, *args, **kwargs), adapter
+            )
+
+        return run
+
+    return decorate
+
+
+def _outcome_of(exc: AgencyError) -> str:
+    match exc:
+        case AgencyRateLimited():
+            return "rate_limited"
+        case AgencyTimeout():
+            return "timeout"
+        case AgencyUnavailable():
+            return "unavailable"
+        case AgencyNotFound():
+            return "not_found"
+        case _:
+            return "bad_response"
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)

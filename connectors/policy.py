@@ -1,0 +1,37 @@
+"""Per-agency resilience policy: one frozen value object, variants made with `replace()`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["AgencyPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyPolicy:
+    """How patiently an agency is called and how long its answers are kept.
+
+    Times are seconds. `timeout` bounds one attempt and is further cut to the request's time left.
+    `fresh_ttl` is how long an answer is served without asking again; `stale_ttl` how long it is
+    kept to be served, marked stale, while the agency fails.
+    """
+
+    timeout: float = 3.0
+    max_attempts: int = 3
+    backoff_initial: float = 0.05
+    backoff_max: float = 1.0
+    max_retry_after: float = 2.0
+    fresh_ttl: float = 300.0
+    stale_ttl: float = 86_400.0
+    not_found_ttl: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0 or self.max_attempts < 1:
+            raise ValueError("timeout must be positive and max_attempts at least 1")
+        if self.stale_ttl < self.fresh_ttl:
+            raise ValueError("stale_ttl must not be shorter than fresh_ttl")
+
+    def replace(self, **changes: Any) -> AgencyPolicy:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,32 @@
+"""Provenance: every agency-backed value says where it came from and how old it is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["Fetched", "Source"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Which agency answered, when, and whether this is a stale copy served during its failure."""
+
+    agency: str
+    fetched_at: dt.datetime
+    stale: bool = False
+
+    def age_seconds(self, now: dt.datetime | None = None) -> float:
+        now = now or dt.datetime.now(dt.UTC)
+        return max(0.0, (now - self.fetched_at).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched(Generic[T]):
+    """A value from an agency together with its `Source`."""
+
+    value: T
+    source: Source

@@ -1,0 +1,89 @@
+"""Every Prometheus metric of Panjereh, defined once (DESIGN §6).
+
+Metrics live in a per-app `CollectorRegistry` so that several gateways in one process (tests, the
+benchmark) never collide on the global registry. Label values are bounded: agency ids, outcome and
+result names, cache kinds. Never a national code, query text or operation name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["Metrics"]
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class Metrics:
+    """The gateway's metrics, registered in their own registry."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.agency_requests = Counter(
+            "panjereh_agency_requests_total",
+            "Upstream calls to an agency by outcome (one per attempt).",
+            ["agency", "outcome"],
+            registry=r,
+        )
+        self.agency_request_duration = Histogram(
+            "panjereh_agency_request_duration_seconds",
+            "Duration of one upstream call to an agency.",
+            ["agency"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.agency_up = Gauge(
+            "panjereh_agency_up",
+            "1 when the agency's last call got an answer in its format, 0 when it failed.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_circuit_state = Gauge(
+            "panjereh_agency_circuit_state",
+            "Circuit state of an agency: 0 closed, 1 half-open, 2 open.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_retries = Counter(
+            "panjereh_agency_retries_total",
+            "Retries of upstream calls (attempts after the first).",
+            ["agency"],
+            registry=r,
+        )
+        self.cache_lookups = Counter(
+            "panjereh_cache_lookups_total",
+            "Cache lookups by data kind and result (hit, miss, stale).",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.stale_served = Counter(
+            "panjereh_stale_served_total",
+            "Answers served from a stale cache copy because the agency failed.",
+            ["agency"],
+            registry=r,
+        )
+        self.graphql_requests = Counter(
+            "panjereh_graphql_requests_total",
+            "GraphQL requests by outcome (ok, partial, error).",
+            ["outcome"],
+            registry=r,
+        )
+        self.graphql_request_duration = Histogram(
+            "panjereh_graphql_request_duration_seconds",
+            "Duration of a GraphQL request.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def declare_agencies(self, agency_ids: list[str]) -> None:
+        """Create every agency's series up front, so dashboards see zeros instead of gaps."""
+        for agency in agency_ids:
+            self.agency_circuit_state.labels(agency).set(0)
+            self.agency_retries.labels(agency)
+            self.stale_served.labels(agency)
+            self.agency_request_duration.labels(agency)

@@ -1,0 +1,70 @@
+"""Gather one list from several agencies concurrently; each agency's failure costs only its part."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from domain.errors import AgencyError, AgencyNotFound
+from domain.sourced import Source
+from schema.aggregates import SourceError, SourceState, SourceStatus
+from schema.error_codes import error_extensions
+from schema.types import SourceInfo
+
+__all__ = ["Gathered", "SourcePart", "gather_parts"]
+
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class SourcePart(Generic[T]):
+    """One agency's contribution: its id and how to fetch its items with their source."""
+
+    agency: str
+    fetch: Callable[[], Awaitable[tuple[list[T], Source]]]
+
+
+@dataclass(frozen=True)
+class Gathered(Generic[T]):
+    items: list[tuple[T, Source]]
+    statuses: list[SourceStatus]
+
+    @property
+    def complete(self) -> bool:
+        return all(s.state is SourceState.OK for s in self.statuses)
+
+
+async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
+    """Run every part at once; a part's agency error becomes its status, not the list's."""
+    results = await asyncio.gather(*(p.fetch() for p in parts), return_exceptions=True)
+    items: list[tuple[T, Source]] = []
+    statuses: list[SourceStatus] = []
+    for part, result in zip(parts, results, strict=True):
+        if isinstance(result, AgencyNotFound):
+            statuses.append(SourceStatus(agency=part.agency, state=SourceState.OK, source=None))
+        elif isinstance(result, AgencyError):
+            statuses.append(_unavailable(part.agency, result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            values, source = result
+            items.extend((v, source) for v in values)
+            state = SourceState.STALE if source.stale else SourceState.OK
+            statuses.append(
+                SourceStatus(agency=part.agency, state=state, source=SourceInfo.of(source))
+            )
+    return Gathered(items, statuses)
+
+
+def _unavailable(agency: str, exc: AgencyError) -> SourceStatus:
+    ext = error_extensions(exc)
+    error = SourceError(
+        code=ext["code"],
+        message=exc.message,
+        retryable=ext["retryable"],
+        retry_after_seconds=ext.get("retryAfterSeconds"),
+    )
+    return SourceStatus(agency=agency, state=SourceState.UNAVAILABLE, source=None, error=error)

@@ -1,0 +1,1 @@
+"""Strawberry schema extensions of the gateway, one concern per module."""

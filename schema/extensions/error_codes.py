@@ -1,0 +1,60 @@
+"""Give every error in a GraphQL response its contract shape (DESIGN §6), in one place.
+
+Errors raised from the error tree get `extensions.code` and friends from `schema.error_codes`;
+anything else is an internal fault: logged here with its stack trace, shown to the client as a
+fixed message. Errors graphql-core raises itself (syntax, validation) keep their message, which
+is about the query the client sent, and get a code saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import PanjerehError
+from schema.error_codes import INTERNAL, error_extensions
+
+__all__ = ["ErrorCodes"]
+
+log = logging.getLogger("panjereh.errors")
+
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+_INTERNAL_MESSAGE = "Internal error; it has been logged."
+
+
+class ErrorCodes(SchemaExtension):
+    """Rewrite each error of the result into `{message, path, extensions: {code, …}}`."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [_shape(error) for error in result.errors]
+
+
+def _shape(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, GraphQLError) and original is not error:
+        return _shape(original)
+    if isinstance(original, PanjerehError):
+        return _rebuild(error, original.message, error_extensions(original))
+    if original is None:
+        extensions = {"code": GRAPHQL_VALIDATION_FAILED, **(error.extensions or {})}
+        return _rebuild(error, error.message, extensions)
+    log.error("internal error at %s", error.path, exc_info=original)
+    return _rebuild(error, _INTERNAL_MESSAGE, {"code": INTERNAL, "retryable": False})
+
+
+def _rebuild(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )

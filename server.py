@@ -1,0 +1,240 @@
+"""Panjereh's entry point: `create_app(settings)` builds the gateway, `main()` is the CLI.
+
+Shared resources are created in aiohttp cleanup contexts, in dependency order (observability is
+made first, then the sandbox agencies when embedded, the cache, the connectors with their one
+HTTP session) and closed in reverse order. Nothing lives in module globals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pydantic import ValidationError
+
+from auth.tokens import TokenIssuer, TokenVerifier
+from cache.memory import MemoryCache
+from cache.store import CacheStore
+from connectors.registry import Connectors, build_connectors
+from domain.errors import InvalidInput
+from observability.health import health_routes
+from observability.metrics import Metrics
+from observability.middleware import access_log, last_resort
+from schema.schema import SDL_PATH, build_schema
+from schema.view import GatewayView
+from settings import Settings
+
+__all__ = ["create_app", "main"]
+
+log = logging.getLogger("panjereh")
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+AGENCY_URLS = web.AppKey("agency_urls", dict)
+CACHE = web.AppKey("cache", CacheStore)
+CONNECTORS = web.AppKey("connectors", Connectors)
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """The gateway as an aiohttp application, ready for `web.run_app` or a test runner."""
+    settings = settings or Settings()
+    metrics = Metrics()
+    app = web.Application(middlewares=[access_log, last_resort])
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app.cleanup_ctx.extend([_agencies, _cache, _connectors])
+    app.router.add_routes(health_routes(metrics, CACHE))
+    app.router.add_route("*", "/graphql", _graphql_handler)
+    app.router.add_get("/", _index)
+    return app
+
+
+async def _agencies(app: web.Application) -> AsyncIterator[None]:
+    """Agency base URLs: configured ones, or the sandbox agencies started on loopback."""
+    settings = app[SETTINGS]
+    if not settings.embedded_sandbox:
+        app[AGENCY_URLS] = dict(settings.agency_urls)
+        yield
+        return
+    from sandbox import Sandbox  # only the embedded default needs the sandbox
+
+    sandbox = Sandbox(host="127.0.0.1", latency_ms=settings.sandbox_latency_ms)
+    app[AGENCY_URLS] = await sandbox.start()
+    app["sandbox"] = sandbox
+    log.info("sandbox agencies started; admin at %s", sandbox.admin_url)
+    try:
+        yield
+    finally:
+        await sandbox.stop()
+
+
+async def _cache(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    secret = settings.cache_key_secret
+    key = secret.get_secret_value().encode() if secret else os.urandom(32)
+    backend = MemoryCache(max_entries=settings.cache_max_entries)
+    app[CACHE] = CacheStore(backend, key_secret=key, metrics=app[METRICS])
+    try:
+        yield
+    finally:
+        await backend.close()
+
+
+async def _connectors(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
+        connectors = build_connectors(
+            app[AGENCY_URLS], session=session, cache=app[CACHE], metrics=app[METRICS]
+        )
+        app[CONNECTORS] = connectors
+        app["graphql_view"] = GatewayView(
+            schema=build_schema(),
+            connectors=connectors,
+            metrics=app[METRICS],
+            verifier=TokenVerifier(
+                settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+            ),
+            deadline_s=settings.request_deadline_s,
+            graphql_ide="graphiql" if settings.mode == "development" else None,
+        )
+        yield
+
+
+async def _graphql_handler(request: web.Request) -> web.StreamResponse:
+    view: GatewayView = request.app["graphql_view"]
+    return await view(request)
+
+
+async def _index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/graphql")
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python server.py",
+        description="Panjereh: one GraphQL endpoint over Iran's government agencies. With no "
+        "options it serves the embedded default: sandbox agencies on loopback, in-memory cache, "
+        "development tokens. Every option can also be set as PANJEREH_<NAME> in the environment.",
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument("--mode", choices=["development", "production"], help="default development")
+    parser.add_argument(
+        "--agency-urls",
+        metavar="JSON",
+        help='agency id → base URL, e.g. the first line `python -m sandbox` prints ({"agencies": '
+        "{...}} is accepted too); default: start the sandbox agencies in-process",
+    )
+    parser.add_argument("--redis-url", help="Redis cache URL (also REDIS_URL)")
+    parser.add_argument("--deadline", type=float, help="request deadline in seconds (default 8)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="serve the gateway (the default)")
+    token = commands.add_parser("dev-token", help="print a development bearer token for a citizen")
+    token.add_argument("national_code", help="the sandbox citizen's national code")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    service = commands.add_parser(
+        "service-token", help="print a development bearer token for a service client"
+    )
+    service.add_argument("client_id")
+    service.add_argument("--scope", action="append", default=[], help="e.g. citizen:read, ops")
+    service.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("path", nargs="?", default=str(SDL_PATH))
+    return parser
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "host": args.host,
+            "port": args.port,
+            "mode": args.mode,
+            "redis_url": args.redis_url,
+            "request_deadline_s": args.deadline,
+            "log_level": args.log_level,
+        }.items()
+        if value is not None
+    }
+    if args.agency_urls:
+        urls = json.loads(args.agency_urls)
+        overrides["agency_urls"] = urls.get("agencies", urls)
+    return Settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings_from(args)
+    except (ValidationError, json.JSONDecodeError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    issuer = TokenIssuer(
+        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+    )
+    try:
+        if args.command == "dev-token":
+            _require_development(settings)
+            print(issuer.citizen(args.national_code, ttl_s=args.ttl))
+            return 0
+        if args.command == "service-token":
+            _require_development(settings)
+            print(issuer.service(args.client_id, args.scope, ttl_s=args.ttl))
+            return 0
+    except InvalidInput as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.command == "export-schema":
+        from schema.export import export_sdl
+
+        export_sdl(args.path)
+        print(f"wrote {args.path}")
+        return 0
+    app = create_app(settings)
+    app.on_startup.append(_announce)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def _require_development(settings: Settings) -> None:
+    if settings.mode != "development":
+        raise SystemExit("development tokens exist only in development mode")
+
+
+async def _announce(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
+    lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
+    if settings.embedded_sandbox:
+        from sandbox import PERSONAS
+
+        example = PERSONAS["complete"]
+        lines += [
+            f"  sandbox agencies on loopback; admin at {app['sandbox'].admin_url}",
+            "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),
+            "  a development token for a citizen:",
+            f"    python server.py dev-token {example}",
+            "  then send it as `Authorization: Bearer <token>` with a query such as",
+            "    { me { profile { firstName lastName } bills { totalAmount items { amount } } } }",
+        ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The real gateway on a random loopback port, in front of a real sandbox, for tests and bench."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from auth.tokens import TokenIssuer
+from sandbox import Sandbox
+from server import create_app
+from settings import Settings
+
+__all__ = ["RunningGateway", "running_gateway"]
+
+
+@dataclass
+class RunningGateway:
+    """A started gateway, its sandbox, and a client session to talk to it."""
+
+    url: str
+    app: web.Application
+    sandbox: Sandbox
+    settings: Settings
+    client: aiohttp.ClientSession
+
+    def token(self, national_code: str) -> str:
+        s = self.settings
+        issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
+        return issuer.citizen(national_code)
+
+    def service_token(self, client_id: str, scopes: list[str]) -> str:
+        s = self.settings
+        issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
+        return issuer.service(client_id, scopes)
+
+    async def query(
+        self,
+        query: str,
+        *,
+        token: str | None = None,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a GraphQL query; returns the HTTP status and the decoded JSON body."""
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        payload: dict[str, Any] = {"query": query}
+        if variables:
+            payload["variables"] = variables
+        async with self.client.post(
+            f"{self.url}/graphql", json=payload, headers=all_headers
+        ) as response:
+            return response.status, await response.json()
+
+
+@asynccontextmanager
+async def running_gateway(
+    *, sandbox_latency_ms: tuple[int, int] = (0, 0), **settings: Any
+) -> AsyncIterator[RunningGateway]:
+    """Start a sandbox and a gateway pointed at it by URL; stop both afterwards."""
+    sandbox = Sandbox(host="127.0.0.1", latency_ms=sandbox_latency_ms)
+    urls = await sandbox.start()
+    config = Settings(agency_urls=urls, **settings)
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as client:
+            yield RunningGateway(f"http://127.0.0.1:{port}", app, sandbox, config, client)
+    finally:
+        await runner.cleanup()
+        await sandbox.stop()
