@@ -1,0 +1,125 @@
+"""Health, readiness, metrics, the GraphiQL page, the CLI and the embedded default."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from sandbox import PERSONAS
+from server import create_app
+from settings import Settings
+from tests.integration.queries import ME, PROFILE
+from tests.support.gateway import RunningGateway
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPLETE = PERSONAS["complete"]
+
+
+async def test_health_and_readiness(gateway: RunningGateway) -> None:
+    async with gateway.client.get(f"{gateway.url}/healthz") as response:
+        assert response.status == 200 and (await response.json()) == {"status": "ok"}
+    async with gateway.client.get(f"{gateway.url}/readyz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ready", "cache": "memory"}
+
+
+async def test_metrics_expose_agency_series_without_personal_data(
+    gateway: RunningGateway,
+) -> None:
+    await gateway.query(ME, token=gateway.token(COMPLETE), variables={"mobile": "09121234567"})
+    async with gateway.client.get(f"{gateway.url}/metrics") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = await response.text()
+    assert 'panjereh_agency_requests_total{agency="civil-registry",outcome="ok"} 1.0' in text
+    assert 'panjereh_agency_up{agency="water"} 1.0' in text
+    assert 'panjereh_graphql_requests_total{outcome="ok"} 1.0' in text
+    assert "panjereh_agency_request_duration_seconds_bucket" in text
+    assert 'panjereh_cache_lookups_total{kind="person",result="miss"} 1.0' in text
+    assert COMPLETE not in text and "09121234567" not in text
+
+
+async def test_no_national_code_in_logs(
+    gateway: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await gateway.query(ME, token=gateway.token(COMPLETE), variables={"mobile": "09121234567"})
+    await gateway.query(PROFILE, token=gateway.token(PERSONAS["unknown"]))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert logged  # the access log at least
+    for code in (COMPLETE, PERSONAS["unknown"]):
+        assert code not in logged
+
+
+async def test_request_id_is_echoed_and_graphiql_is_served(gateway: RunningGateway) -> None:
+    headers = {"Accept": "text/html", "X-Request-Id": "abc123"}
+    async with gateway.client.get(f"{gateway.url}/graphql", headers=headers) as response:
+        assert response.status == 200
+        assert response.headers["X-Request-Id"] == "abc123"
+        assert "graphiql" in (await response.text()).lower()
+
+
+async def test_embedded_default_starts_its_own_sandbox() -> None:
+    app = create_app(Settings(sandbox_latency_ms=(0, 0)))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    settings = Settings()
+    from auth.tokens import TokenIssuer
+
+    token = TokenIssuer(
+        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+    ).citizen(COMPLETE)
+    try:
+        async with (
+            aiohttp.ClientSession() as client,
+            client.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": PROFILE},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response,
+        ):
+            body = await response.json()
+    finally:
+        await runner.cleanup()
+    assert body["data"]["me"]["profile"]["firstName"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "server.py", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_cli_help_documents_the_options() -> None:
+    result = _cli("--help")
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--agency-urls", "--redis-url", "dev-token"):
+        assert option in result.stdout
+
+
+def test_cli_dev_token_is_accepted_by_the_verifier() -> None:
+    from auth.tokens import TokenVerifier
+
+    result = _cli("dev-token", COMPLETE.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+    assert result.returncode == 0, result.stderr
+    s = Settings()
+    verifier = TokenVerifier(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
+    assert verifier.verify(result.stdout.strip()).national_code == COMPLETE
+
+
+def test_cli_dev_token_rejects_an_invalid_code_clearly() -> None:
+    result = _cli("dev-token", "0012345670")
+    assert result.returncode == 2
+    assert "check digit" in result.stderr and "Traceback" not in result.stderr
