@@ -40,6 +40,8 @@ METRICS = web.AppKey("metrics", Metrics)
 AGENCY_URLS = web.AppKey("agency_urls", dict)
 CACHE = web.AppKey("cache", CacheStore)
 CONNECTORS = web.AppKey("connectors", Connectors)
+VIEW = web.AppKey("graphql_view", GatewayView)
+SANDBOX = web.AppKey("sandbox", object)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -67,7 +69,7 @@ async def _agencies(app: web.Application) -> AsyncIterator[None]:
 
     sandbox = Sandbox(host="127.0.0.1", latency_ms=settings.sandbox_latency_ms)
     app[AGENCY_URLS] = await sandbox.start()
-    app["sandbox"] = sandbox
+    app[SANDBOX] = sandbox
     log.info("sandbox agencies started; admin at %s", sandbox.admin_url)
     try:
         yield
@@ -95,7 +97,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             app[AGENCY_URLS], session=session, cache=app[CACHE], metrics=app[METRICS]
         )
         app[CONNECTORS] = connectors
-        app["graphql_view"] = GatewayView(
+        app[VIEW] = GatewayView(
             schema=build_schema(),
             connectors=connectors,
             metrics=app[METRICS],
@@ -109,8 +111,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _graphql_handler(request: web.Request) -> web.StreamResponse:
-    view: GatewayView = request.app["graphql_view"]
-    return await view(request)
+    return await request.app[VIEW](request)
 
 
 async def _index(request: web.Request) -> web.Response:
@@ -226,7 +227,7 @@ async def _announce(app: web.Application) -> None:
 
         example = PERSONAS["complete"]
         lines += [
-            f"  sandbox agencies on loopback; admin at {app['sandbox'].admin_url}",
+            f"  sandbox agencies on loopback; admin at {app[SANDBOX].admin_url}",
             "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),
             "  a development token for a citizen:",
             f"    python server.py dev-token {example}",

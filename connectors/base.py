@@ -4,9 +4,12 @@ A connector subclass only describes its agency: `agency_id`, `policy`, and opera
 requests and map wire models to domain models. Everything else is here, once:
 
     operation (fetch_x)                       @operation: cache, singleflight, stale-if-error
-      └─ request()                            tenacity retries, within deadline and policy
-           └─ _attempt()                      timeout = min(policy.timeout, time left),
-                                              HTTP call, status → error, wire parse, metrics
+      └─ request()                            tenacity retries: transient errors only, within
+                                              the deadline, the policy and the retry budget
+           └─ _attempt()                      circuit breaker (every attempt counts; open ends
+                                              the retries), bulkhead, timeout = min(policy
+                                              timeout, time left), HTTP call, status → error,
+                                              wire parse, metrics
 
 Errors from aiohttp, HTTP statuses and parsing are translated into `domain.errors` in exactly one
 place (`_attempt`), with `raise … from exc`, so nothing above sees a transport exception.
@@ -30,8 +33,10 @@ from pydantic import BaseModel, TypeAdapter
 from tenacity import RetryCallState
 
 from cache.store import CacheEntry, CacheStore
+from connectors.breaker import CircuitBreaker, CircuitState
 from connectors.deadline import current_deadline
 from connectors.policy import AgencyPolicy
+from connectors.retry_budget import RetryBudget
 from connectors.retrying import build_retrying
 from domain.errors import (
     AgencyBadResponse,
@@ -40,6 +45,7 @@ from domain.errors import (
     AgencyRateLimited,
     AgencyTimeout,
     AgencyUnavailable,
+    CircuitOpen,
 )
 from domain.sourced import Fetched, Source
 from observability.metrics import Metrics
@@ -81,6 +87,11 @@ class AgencyConnector:
             self.policy = policy
         self._sleep = sleep
         self._in_flight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.breaker = CircuitBreaker(
+            self.agency_id, self.policy.breaker, listener=self._on_circuit_change
+        )
+        self.retry_budget = RetryBudget(self.policy.retry_budget)
+        self._bulkhead = asyncio.Semaphore(self.policy.max_concurrent)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -129,11 +140,18 @@ class AgencyConnector:
         inside a 200 body is retried like a 503.
         """
         kwargs: dict[str, Any] = {"params": params, "json": json, "data": data, "headers": headers}
-        retrying = build_retrying(self.policy, sleep=self._sleep, before_sleep=self._on_retry)
+        retrying = build_retrying(
+            self.policy, sleep=self._sleep, before_sleep=self._on_retry, budget=self.retry_budget
+        )
+        self.retry_budget.record_call()
         return await retrying(self._attempt, method, self.base_url + path, parse, check, kwargs)
 
     def _on_retry(self, retry_state: RetryCallState) -> None:
         self.metrics.agency_retries.labels(self.agency_id).inc()
+
+    def _on_circuit_change(self, agency: str, old: CircuitState, new: CircuitState) -> None:
+        self.metrics.agency_circuit_state.labels(agency).set(int(new))
+        log.warning("circuit of %s: %s -> %s", agency, old.name, new.name)
 
     async def _attempt(
         self,
@@ -144,14 +162,22 @@ class AgencyConnector:
         kwargs: dict[str, Any],
     ) -> T:
         timeout = self._attempt_timeout()
+        try:
+            self.breaker.before_call()
+        except CircuitOpen:
+            self.metrics.agency_requests.labels(self.agency_id, "circuit_open").inc()
+            raise
         started = time.perf_counter()
         outcome = "ok"
         try:
             try:
-                async with asyncio.timeout(timeout):
-                    async with self.session.request(method, url, **kwargs) as response:
-                        body = await response.read()
-                        status, headers = response.status, response.headers
+                async with (
+                    asyncio.timeout(timeout),
+                    self._bulkhead,
+                    self.session.request(method, url, **kwargs) as response,
+                ):
+                    body = await response.read()
+                    status, headers = response.status, response.headers
             except TimeoutError as exc:
                 raise AgencyTimeout(
                     self.agency_id,
@@ -176,6 +202,7 @@ class AgencyConnector:
             outcome = _outcome_of(exc)
             raise
         finally:
+            self.breaker.record(outcome in ("ok", "not_found"))
             self._record(outcome, time.perf_counter() - started)
 
     def _attempt_timeout(self) -> float:

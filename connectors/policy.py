@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from connectors.breaker import BreakerPolicy
+from connectors.retry_budget import RetryBudgetPolicy
 
 __all__ = ["AgencyPolicy"]
 
@@ -15,7 +18,9 @@ class AgencyPolicy:
 
     Times are seconds. `timeout` bounds one attempt and is further cut to the request's time left.
     `fresh_ttl` is how long an answer is served without asking again; `stale_ttl` how long it is
-    kept to be served, marked stale, while the agency fails.
+    kept to be served, marked stale, while the agency fails. `max_concurrent` is the bulkhead: at
+    most that many calls to this agency are in flight, so a hanging agency cannot take every
+    connection and task from the others.
     """
 
     timeout: float = 3.0
@@ -26,10 +31,13 @@ class AgencyPolicy:
     fresh_ttl: float = 300.0
     stale_ttl: float = 86_400.0
     not_found_ttl: float = 60.0
+    max_concurrent: int = 32
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    retry_budget: RetryBudgetPolicy = field(default_factory=RetryBudgetPolicy)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0 or self.max_attempts < 1:
-            raise ValueError("timeout must be positive and max_attempts at least 1")
+        if self.timeout <= 0 or self.max_attempts < 1 or self.max_concurrent < 1:
+            raise ValueError("timeout, max_attempts and max_concurrent must be positive")
         if self.stale_ttl < self.fresh_ttl:
             raise ValueError("stale_ttl must not be shorter than fresh_ttl")
 

@@ -21,6 +21,7 @@ from tenacity.wait import wait_base
 
 from connectors.deadline import current_deadline
 from connectors.policy import AgencyPolicy
+from connectors.retry_budget import RetryBudget
 from domain.errors import AgencyError
 
 __all__ = ["build_retrying", "is_transient"]
@@ -65,23 +66,38 @@ class stop_on_long_retry_after(stop_base):  # noqa: N801
         return retry_state.upcoming_sleep > self.limit
 
 
+class stop_when_budget_spent(stop_base):  # noqa: N801
+    """Stop when the agency's retry budget has no retry left; checked last, so it spends one
+    only for a retry that would otherwise happen."""
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self.budget.try_spend()
+
+
 def build_retrying(
     policy: AgencyPolicy,
     *,
     sleep: Callable[[float], Awaitable[Any]],
     before_sleep: Callable[[RetryCallState], Any] | None = None,
+    budget: RetryBudget | None = None,
 ) -> AsyncRetrying:
     """The retry loop for one agency, composed from its policy."""
+    stop = (
+        stop_after_attempt(policy.max_attempts)
+        | stop_at_deadline()
+        | stop_on_long_retry_after(max(policy.max_retry_after, policy.backoff_max))
+    )
+    if budget is not None:
+        stop = stop | stop_when_budget_spent(budget)
     return AsyncRetrying(
         retry=retry_if_exception(is_transient),
         wait=wait_retry_after(
             wait_random_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
         ),
-        stop=(
-            stop_after_attempt(policy.max_attempts)
-            | stop_at_deadline()
-            | stop_on_long_retry_after(max(policy.max_retry_after, policy.backoff_max))
-        ),
+        stop=stop,
         sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,

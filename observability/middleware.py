@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-__all__ = ["REQUEST_ID_HEADER", "access_log", "last_resort"]
+__all__ = ["REQUEST_ID", "REQUEST_ID_HEADER", "access_log", "last_resort"]
 
 REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID = web.RequestKey("request_id", str)
 log = logging.getLogger("panjereh.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -21,7 +22,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every request an id (echoed back) and log one line for it: no query text, no body."""
     request_id = request.headers.get(REQUEST_ID_HEADER, "")[:64] or uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     started = time.perf_counter()
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id

@@ -24,7 +24,7 @@ from schema.error_codes import error_extensions
 __all__ = ["DEADLINE_HEADER", "GatewayView"]
 
 DEADLINE_HEADER = "X-Request-Timeout"
-_PRINCIPAL = "panjereh.principal"
+_PRINCIPAL = web.RequestKey("principal", object)
 
 
 class GatewayView(GraphQLView[GatewayContext, None]):

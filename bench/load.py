@@ -1,0 +1,189 @@
+"""A closed-loop HTTP load generator: N workers, a warm-up, then a fixed measured window.
+
+Closed loop (each worker sends its next request when the previous one is answered) because the
+question is "how many requests a second can one gateway process answer", not "what happens
+beyond saturation". Throughput counts the requests that complete inside the measured window;
+each of those has its latency recorded (no sampling), so p99 is exact. A request is an error if
+the transport fails, the status is not 200, or the body has a GraphQL `errors` key (a partial
+answer is still an error here: the benchmark must not quietly measure failures as speed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+__all__ = ["Probe", "Result", "Target", "measure"]
+
+# Where the CPU went during the measured window: name → cumulative CPU seconds (or None).
+Probe = Callable[[], float | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one scenario sends: a POST of a fixed body, with headers chosen per request.
+
+    The body is encoded once so the load generator spends its CPU on HTTP, not on JSON; only the
+    headers may change per request (me-cold: a different citizen's token every time).
+    """
+
+    url: str
+    body: bytes
+    headers: Callable[[], Mapping[str, str]]
+
+
+@dataclass
+class Result:
+    """One scenario's figures; latencies are in milliseconds."""
+
+    scenario: str
+    duration_s: float
+    requests: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    error_kinds: Counter[str] = field(default_factory=Counter)
+    error_sample: str | None = None
+    cpu_percent: dict[str, float | None] = field(default_factory=dict)
+    unfinished: int = 0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s if self.duration_s > 0 else 0.0
+
+    def percentile(self, q: float) -> float | None:
+        """Nearest-rank percentile (q in 0..100) over every request of the window."""
+        if not self.latencies_ms:
+            return None
+        ordered = sorted(self.latencies_ms)
+        rank = max(1, math.ceil(q / 100 * len(ordered)))
+        return ordered[rank - 1]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "rps": round(self.rps, 1),
+            "p50_ms": _round(self.percentile(50)),
+            "p99_ms": _round(self.percentile(99)),
+            "duration_s": self.duration_s,
+            "error_kinds": dict(self.error_kinds.most_common()),
+            "error_sample": self.error_sample,
+            "cpu_percent": {k: _round(v) for k, v in self.cpu_percent.items()},
+            "unfinished": self.unfinished,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+async def measure(
+    scenario: str,
+    target: Target,
+    *,
+    concurrency: int,
+    duration_s: float,
+    warmup_s: float,
+    probes: Mapping[str, Probe] | None = None,
+    request_timeout_s: float = 30.0,
+) -> Result:
+    """Run `concurrency` workers for `warmup_s` + `duration_s` seconds; figures for the window.
+
+    `probes` are sampled at the window's start and end, giving each probed process's CPU use as a
+    percentage of one core during the window: this tells whether the server, the sandbox or the
+    load generator itself was the bottleneck.
+    """
+    result = Result(scenario, duration_s)
+    # One connection per worker, kept alive: the gateway's mobile clients reuse connections too.
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        clock = time.perf_counter
+        start = clock()
+        window_start, window_end = start + warmup_s, start + warmup_s + duration_s
+
+        async def worker() -> None:
+            while clock() < window_end:
+                began = clock()
+                error = await _send(session, target)
+                done = clock()
+                if window_start <= done <= window_end:
+                    result.requests += 1
+                    result.latencies_ms.append((done - began) * 1000)
+                    if error is not None:
+                        kinds, sample = error
+                        result.errors += 1
+                        result.error_kinds.update(kinds)
+                        result.error_sample = result.error_sample or sample
+
+        async def sample_cpu() -> None:
+            wall = clock
+            await asyncio.sleep(max(0.0, window_start - wall()))
+            before = _sample(probes or {})
+            t0 = wall()
+            await asyncio.sleep(max(0.0, window_end - wall()))
+            after = _sample(probes or {})
+            elapsed = wall() - t0
+            for name, value in after.items():
+                first = before.get(name)
+                result.cpu_percent[name] = (
+                    None
+                    if value is None or first is None or elapsed <= 0
+                    else 100 * (value - first) / elapsed
+                )
+
+        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        sampler = asyncio.create_task(sample_cpu())
+        try:
+            # In-flight requests at the window's end get a grace period, then are abandoned.
+            grace = min(request_timeout_s, 10.0)
+            _, pending = await asyncio.wait(tasks, timeout=window_end - clock() + grace)
+            result.unfinished = len(pending)
+            await sampler
+        finally:
+            for task in [*tasks, sampler]:
+                task.cancel()
+            await asyncio.gather(*tasks, sampler, return_exceptions=True)
+    return result
+
+
+def _sample(probes: Mapping[str, Probe]) -> dict[str, float | None]:
+    return {name: probe() for name, probe in probes.items()}
+
+
+async def _send(session: aiohttp.ClientSession, target: Target) -> tuple[list[str], str] | None:
+    """One request; None if it succeeded, else (error kinds, a short sample of what was wrong)."""
+    try:
+        async with session.post(target.url, data=target.body, headers=target.headers()) as resp:
+            payload = await resp.read()
+            if resp.status != 200:
+                return [f"HTTP {resp.status}"], payload[:300].decode("utf-8", "replace")
+            document = json.loads(payload)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return [type(exc).__name__], repr(exc)[:300]
+    errors = document.get("errors") if isinstance(document, dict) else None
+    if errors:
+        return sorted({_error_kind(e) for e in errors}), json.dumps(errors[0], ensure_ascii=False)[
+            :300
+        ]
+    if not isinstance(document, dict) or document.get("data") is None:
+        return ["no data"], payload[:300].decode("utf-8", "replace")
+    return None
+
+
+def _error_kind(error: Any) -> str:
+    """`CODE` or `CODE(agency)` from a GraphQL error's extensions, for the error breakdown."""
+    extensions = error.get("extensions") if isinstance(error, dict) else None
+    if not isinstance(extensions, dict):
+        return "graphql error without code"
+    code = str(extensions.get("code", "NO_CODE"))
+    agency = extensions.get("agency")
+    return f"{code}({agency})" if agency else code

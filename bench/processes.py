@@ -1,0 +1,263 @@
+"""Child processes for the benchmark: started on loopback, drained, measured, always terminated.
+
+Each child runs in its own session (process group), so a Ctrl-C in the terminal reaches only the
+benchmark, which then stops the children itself, in reverse order, from a `finally`. On Linux each
+child also asks the kernel for SIGTERM when the benchmark dies (PR_SET_PDEATHSIG), so not even a
+SIGKILLed benchmark (e.g. a test timeout) leaves orphans. Output is drained by threads, because
+a child that fills its pipe blocks; the last lines are kept to explain a failed start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+__all__ = [
+    "ROOT",
+    "Child",
+    "ChildError",
+    "Children",
+    "free_port",
+    "start_bare",
+    "start_gateway",
+    "start_sandbox",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if sys.platform == "linux"
+    else None
+)
+# A direct opener: a proxy from the environment must never see loopback traffic.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class ChildError(RuntimeError):
+    """A child failed to start or become ready; the message carries its last output."""
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (bind port 0, then close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM me when the benchmark goes away."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Child:
+    """One child process with drained output, readiness checks, CPU accounting and shutdown."""
+
+    def __init__(self, name: str, argv: Sequence[str]) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self._tail: deque[str] = deque(maxlen=40)
+        self._first_line: str | None = None
+        self._got_first_line = threading.Event()
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=True,
+            preexec_fn=_die_with_parent if _LIBC is not None else None,  # noqa: PLW1509
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        for stream, first in ((self.proc.stdout, True), (self.proc.stderr, False)):
+            threading.Thread(
+                target=self._drain, args=(stream, first), name=f"drain-{name}", daemon=True
+            ).start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _drain(self, stream: IO[str], is_stdout: bool) -> None:
+        for line in stream:
+            if is_stdout and self._first_line is None:
+                self._first_line = line.strip()
+                self._got_first_line.set()
+            self._tail.append(line.rstrip("\n"))
+        if is_stdout:
+            self._got_first_line.set()  # EOF: wake a waiter, who then sees the exit
+
+    def _failure(self, what: str) -> ChildError:
+        tail = "\n".join(f"    {line}" for line in self._tail) or "    (no output)"
+        code = self.proc.poll()
+        state = f"exited with status {code}" if code is not None else "still running"
+        return ChildError(f"{self.name} {what} ({state}); its last output:\n{tail}")
+
+    def first_line(self, timeout_s: float) -> str:
+        """The child's first stdout line (how the sandbox reports its URLs)."""
+        if not self._got_first_line.wait(timeout_s) or self._first_line is None:
+            raise self._failure(f"printed no first line within {timeout_s:.0f} s")
+        return self._first_line
+
+    def wait_http_ok(self, url: str, timeout_s: float) -> None:
+        """Poll `url` until it answers 200, failing early if the child exits."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise self._failure(f"exited before {url} answered")
+            try:
+                with _OPENER.open(url, timeout=1.0) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.05)
+        raise self._failure(f"did not answer 200 at {url} within {timeout_s:.0f} s")
+
+    def cpu_seconds(self) -> float | None:
+        """User+system CPU of every live process in the child's group (Linux /proc; else None).
+
+        The whole group, because a child may fork workers of its own.
+        """
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total = 0
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return None
+        for entry in entries:
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            # fields[2] is the process group; fields[11], [12] are utime and stime in ticks.
+            if int(fields[2]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    def terminate(self, grace_s: float = 5.0) -> None:
+        """SIGTERM the child's process group, then SIGKILL it if it lingers past `grace_s`."""
+        if self.proc.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait(grace_s)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def _signal_group(self, signum: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signum)
+
+
+class Children:
+    """Every child started for a run; `close()` stops them all, the last-started first."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._children: list[Child] = []
+        self._log = log
+
+    def start(self, name: str, argv: Sequence[str]) -> Child:
+        child = Child(name, argv)
+        self._children.append(child)
+        return child
+
+    def close(self) -> None:
+        while self._children:
+            child = self._children.pop()
+            try:
+                child.terminate()
+            except Exception as exc:  # keep going: the others must still be stopped
+                self._log(f"could not stop {child.name} (pid {child.pid}): {exc}")
+
+    def __enter__(self) -> Children:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_sandbox(children: Children, latency_ms: tuple[int, int]) -> tuple[Child, dict[str, str]]:
+    """`python -m sandbox`; returns it and its agency id → base URL map (its first stdout line)."""
+    low, high = latency_ms
+    child = children.start(
+        "sandbox",
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            HOST,
+            "--port",
+            "0",  # the admin app and each agency on its own ephemeral port, reported in line 1
+            "--latency-ms",
+            f"{low}-{high}",
+        ],
+    )
+    line = child.first_line(timeout_s=60)
+    try:
+        agencies = json.loads(line)["agencies"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ChildError(f"sandbox's first line is not its URL map: {line!r}") from exc
+    return child, {str(k): str(v) for k, v in agencies.items()}
+
+
+def start_gateway(children: Children, agencies: dict[str, str]) -> tuple[Child, str]:
+    """`python server.py` in front of the given agencies; returns it and its base URL once ready."""
+    port = free_port()
+    child = children.start(
+        "gateway",
+        [
+            sys.executable,
+            "server.py",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--agency-urls",
+            json.dumps(agencies),
+            "--log-level",
+            "WARNING",
+        ],
+    )
+    base = f"http://{HOST}:{port}"
+    child.wait_http_ok(f"{base}/readyz", timeout_s=60)
+    return child, base
+
+
+def start_bare(children: Children) -> tuple[Child, str]:
+    """`python -m bench.bare`; returns it and its base URL once it answers."""
+    port = free_port()
+    child = children.start("bare", [sys.executable, "-m", "bench.bare", "--port", str(port)])
+    base = f"http://{HOST}:{port}"
+    child.wait_http_ok(f"{base}/graphql", timeout_s=30)
+    return child, base

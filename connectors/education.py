@@ -1,0 +1,52 @@
+"""Ministry of Education (آموزش و پرورش): a citizen's school diplomas."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from connectors.base import AgencyConnector, operation
+from connectors.policy import AgencyPolicy
+from connectors.wire import CamelWire, PersianText
+from domain.models import EducationRecord
+
+__all__ = ["EducationConnector"]
+
+
+class DiplomaWire(CamelWire):
+    level: Literal["PRIMARY", "MIDDLE", "DIPLOMA", "PRE_UNIVERSITY"]
+    field: PersianText
+    school: PersianText
+    graduation_year: int
+    gpa: float | None = Field(default=None, ge=0, le=20)
+
+
+class DiplomasWire(CamelWire):
+    records: list[DiplomaWire]
+
+
+def _to_domain(wire: DiplomasWire) -> list[EducationRecord]:
+    return [
+        EducationRecord(
+            level=r.level,
+            field=r.field,
+            school=r.school,
+            graduation_year=r.graduation_year,
+            gpa=r.gpa,
+        )
+        for r in wire.records
+    ]
+
+
+class EducationConnector(AgencyConnector):
+    """A diploma, once granted, does not change: kept a day, served stale for a month."""
+
+    agency_id = "education"
+    title = "آموزش و پرورش"
+    policy = AgencyPolicy(timeout=3.0, fresh_ttl=86_400, stale_ttl=30 * 86_400)
+
+    @operation("diplomas")
+    async def fetch_records(self, national_code: str) -> list[EducationRecord]:
+        wire = await self.get_json(f"/medu/api/students/{national_code}/diplomas", DiplomasWire)
+        return _to_domain(wire)

@@ -1,0 +1,51 @@
+"""Judiciary (قوه قضاییه، ثنا): judicial notices served to a citizen's SANA account."""
+
+from __future__ import annotations
+
+from connectors.base import AgencyConnector, operation
+from connectors.policy import AgencyPolicy
+from connectors.wire import AsciiDigits, CamelWire, JalaliDate, PersianText
+from domain.models import JudicialNotice
+
+__all__ = ["JudiciaryConnector"]
+
+
+class NoticeWire(CamelWire):
+    notice_id: AsciiDigits
+    title: PersianText
+    court: PersianText
+    issued_at: JalaliDate
+    read: bool
+
+
+class NoticesWire(CamelWire):
+    notices: list[NoticeWire]
+
+
+def _to_domain(wire: NoticesWire) -> list[JudicialNotice]:
+    return [
+        JudicialNotice(
+            notice_id=n.notice_id,
+            title=n.title,
+            court=n.court,
+            issued_at=n.issued_at,
+            read=n.read,
+        )
+        for n in wire.notices
+    ]
+
+
+class JudiciaryConnector(AgencyConnector):
+    """A new notice can start a legal deadline, so notices are fresh for ten minutes only; stale
+    for a day while SANA is down."""
+
+    agency_id = "judiciary"
+    title = "قوه قضاییه"
+    policy = AgencyPolicy(timeout=3.0, fresh_ttl=600, stale_ttl=86_400)
+
+    @operation("notices")
+    async def fetch_notices(self, national_code: str) -> list[JudicialNotice]:
+        wire = await self.get_json(
+            "/sana/api/notices", NoticesWire, params={"nationalCode": national_code}
+        )
+        return _to_domain(wire)

@@ -1,0 +1,1 @@
+"""Deterministic generation of synthetic citizens and what each agency holds about them."""
