@@ -82,7 +82,9 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
     secret = settings.cache_key_secret
     key = secret.get_secret_value().encode() if secret else os.urandom(32)
     backend = MemoryCache(max_entries=settings.cache_max_entries)
-    app[CACHE] = CacheStore(backend, key_secret=key, metrics=app[METRICS])
+    app[CACHE] = CacheStore(
+        backend, key_secret=key, metrics=app[METRICS], encryption_key=settings.encryption_key
+    )
     try:
         yield
     finally:
@@ -94,7 +96,11 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
         connectors = build_connectors(
-            app[AGENCY_URLS], session=session, cache=app[CACHE], metrics=app[METRICS]
+            app[AGENCY_URLS],
+            session=session,
+            cache=app[CACHE],
+            metrics=app[METRICS],
+            policy_overrides=settings.agency_policies,
         )
         app[CONNECTORS] = connectors
         app[VIEW] = GatewayView(
@@ -107,7 +113,11 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             deadline_s=settings.request_deadline_s,
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
-        yield
+        try:
+            yield
+        finally:
+            for each in connectors:
+                await each.close()
 
 
 async def _graphql_handler(request: web.Request) -> web.StreamResponse:

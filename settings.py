@@ -6,7 +6,9 @@ the in-memory cache, development tokens. Production mode refuses to start withou
 
 from __future__ import annotations
 
-from typing import Literal, Self
+import base64
+import binascii
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +33,11 @@ class Settings(BaseSettings):
         description="Agency id → base URL (JSON). Empty: start the sandbox agencies in-process.",
     )
     sandbox_latency_ms: tuple[int, int] = (20, 120)
+    agency_policies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Per-agency policy overrides (JSON), e.g. {"water": {"timeout": 1.5, '
+        '"fresh_ttl": 60, "breaker": {"open_s": 30}}}.',
+    )
 
     redis_url: str | None = Field(
         None, validation_alias=AliasChoices("PANJEREH_REDIS_URL", "REDIS_URL")
@@ -38,6 +45,9 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(100_000, ge=1)
     cache_key_secret: SecretStr | None = Field(
         None, description="HMAC key for cache keys; instances sharing a cache must share it."
+    )
+    cache_encryption_key: SecretStr | None = Field(
+        None, description="Base64 AES key (16, 24 or 32 bytes) to encrypt cached payloads."
     )
 
     request_deadline_s: float = Field(8.0, gt=0, le=60)
@@ -49,6 +59,22 @@ class Settings(BaseSettings):
     @property
     def embedded_sandbox(self) -> bool:
         return not self.agency_urls
+
+    @property
+    def encryption_key(self) -> bytes | None:
+        if self.cache_encryption_key is None:
+            return None
+        return base64.b64decode(self.cache_encryption_key.get_secret_value(), validate=True)
+
+    @model_validator(mode="after")
+    def _encryption_key_is_aes(self) -> Self:
+        try:
+            key = self.encryption_key
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("PANJEREH_CACHE_ENCRYPTION_KEY must be base64") from exc
+        if key is not None and len(key) not in (16, 24, 32):
+            raise ValueError("PANJEREH_CACHE_ENCRYPTION_KEY must decode to 16, 24 or 32 bytes")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_config(self) -> Self:

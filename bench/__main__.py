@@ -267,6 +267,8 @@ def _report(
         if r.errors:
             kinds = ", ".join(f"{k} ×{n}" for k, n in r.error_kinds.most_common(8))
             print(f"errors in {r.scenario}: {kinds}")
+            if all(kind.startswith("NOT_FOUND") for kind in r.error_kinds):
+                print("  (all NOT_FOUND: agencies that hold nothing for that citizen, an answer)")
             print(f"  e.g. {r.error_sample}")
         if r.unfinished:
             print(f"{r.scenario}: {r.unfinished} workers still waiting when the run stopped")
@@ -311,6 +313,7 @@ def run(args: argparse.Namespace) -> int:
             sandbox_cpu = sandbox.cpu_seconds
             log(f"starting gateway over {len(agencies)} agencies")
             gateway, urls["gateway"] = start_gateway(children, agencies)
+            log(f"gateway pid {gateway.pid} at {urls['gateway']} (attach a profiler here)")
             servers["gateway"] = gateway.cpu_seconds
         if "bare" in args.scenarios:
             log("starting bare aiohttp ceiling")

@@ -24,6 +24,10 @@ class CacheBackend(Protocol):
         """Store `value`, replacing any previous one, for `ttl` seconds."""
         ...
 
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        """Store `value` only if `key` is absent; True when stored (a lease was taken)."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Remove `key` if present."""
         ...

@@ -50,6 +50,12 @@ class MemoryCache:
         while len(self._items) > self._max:
             self._items.popitem(last=False)
 
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        if await self.get(key) is not None:
+            return False
+        await self.set(key, value, ttl)
+        return True
+
     async def delete(self, key: str) -> None:
         self._items.pop(key, None)
 

@@ -2,8 +2,9 @@
 
 Owns, once for every backend: key namespacing and keyed hashing (no national code ever appears in
 a key), the entry envelope (when it was fetched, until when it is fresh, whether it is a negative
-"not found" entry), timeouts on backend calls, and the hit/miss/stale metrics. A backend failure is
-a miss plus a log line, never an error for the client.
+"not found" entry), optional AES-GCM encryption of payloads, timeouts on backend calls, leases
+for cross-instance singleflight, and the hit/miss/stale metrics. A backend failure is a miss plus
+a log line, never an error for the client.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cache.backend import CacheBackend
 from observability.metrics import Metrics
@@ -24,9 +30,13 @@ __all__ = ["CacheEntry", "CacheStore"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # flags (1 byte), fetched_at (unix s), fresh_until (unix s); payload follows.
 _HEADER = struct.Struct("!Bdd")
 _NOT_FOUND = 0x01
+_ENCRYPTED = 0x02
+_NONCE_BYTES = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +53,7 @@ class CacheEntry:
 
 
 class CacheStore:
-    """Namespaced, keyed-hash cache of agency answers over any `CacheBackend`."""
+    """Namespaced, keyed-hash, optionally encrypted cache of agency answers over a backend."""
 
     def __init__(
         self,
@@ -51,6 +61,7 @@ class CacheStore:
         *,
         key_secret: bytes,
         metrics: Metrics,
+        encryption_key: bytes | None = None,
         namespace: str = "panjereh",
         op_timeout: float = 0.25,
         clock: Callable[[], float] = time.time,
@@ -58,6 +69,7 @@ class CacheStore:
         self.backend = backend
         self._secret = key_secret
         self._metrics = metrics
+        self._aead = AESGCM(encryption_key) if encryption_key else None
         self._namespace = namespace
         self._timeout = op_timeout
         self.clock = clock
@@ -69,27 +81,28 @@ class CacheStore:
 
     async def ping(self) -> bool:
         """Whether the backend answers a read within the cache timeout."""
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self.backend.get(f"{self._namespace}:ping")
-        except Exception:  # any backend fault means "not reachable", never an error
-            return False
-        return True
+        return (
+            await self._guard("ping", self.backend.get(f"{self._namespace}:ping"), False)
+            is not False
+        )
 
     async def lookup(self, agency: str, kind: str, subject: str) -> CacheEntry | None:
         """The cached entry, fresh or stale, or None; a backend failure counts as a miss."""
         key = self.key_for(agency, kind, subject)
-        try:
-            async with asyncio.timeout(self._timeout):
-                raw = await self.backend.get(key)
-        except Exception as exc:  # any backend fault must degrade to a miss
-            log.warning("cache get failed on %s: %s", self.backend.name, type(exc).__name__)
+        raw = await self._guard("get", self.backend.get(key), _FAILED)
+        if raw is _FAILED:
             self._metrics.cache_lookups.labels(kind, "error").inc()
             return None
-        entry = _decode(raw) if raw is not None else None
+        entry = self._decode(key, raw) if raw is not None else None
         result = "miss" if entry is None else "hit" if entry.is_fresh(self.clock()) else "stale"
         self._metrics.cache_lookups.labels(kind, result).inc()
         return entry
+
+    async def peek(self, agency: str, kind: str, subject: str) -> CacheEntry | None:
+        """Like `lookup`, without counting: for waiting on another instance's fill."""
+        key = self.key_for(agency, kind, subject)
+        raw = await self._guard("get", self.backend.get(key), None)
+        return self._decode(key, raw) if raw else None
 
     async def store(
         self,
@@ -107,17 +120,60 @@ class CacheStore:
         entry = CacheEntry(payload, now, now + fresh_ttl, not_found)
         keep = max(fresh_ttl, stale_ttl)
         if keep > 0:
-            raw = _HEADER.pack(_NOT_FOUND if not_found else 0, now, now + fresh_ttl) + payload
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await self.backend.set(self.key_for(agency, kind, subject), raw, keep)
-            except Exception as exc:  # a cache that cannot store costs speed, not correctness
-                log.warning("cache set failed on %s: %s", self.backend.name, type(exc).__name__)
+            key = self.key_for(agency, kind, subject)
+            await self._guard("set", self.backend.set(key, self._encode(key, entry), keep), None)
         return entry
 
+    async def acquire_lease(self, agency: str, kind: str, subject: str, ttl: float) -> bool:
+        """Take the short lease that makes this instance the one to load `subject`.
 
-def _decode(raw: bytes) -> CacheEntry | None:
-    if len(raw) < _HEADER.size:
-        return None
-    flags, fetched_at, fresh_until = _HEADER.unpack_from(raw)
-    return CacheEntry(raw[_HEADER.size :], fetched_at, fresh_until, bool(flags & _NOT_FOUND))
+        True also when the cache cannot answer: then every instance loads for itself, which
+        costs upstream calls but never availability.
+        """
+        key = self.key_for(agency, kind, subject) + ":lease"
+        return bool(await self._guard("add", self.backend.add(key, b"1", ttl), True))
+
+    async def release_lease(self, agency: str, kind: str, subject: str) -> None:
+        key = self.key_for(agency, kind, subject) + ":lease"
+        await self._guard("delete", self.backend.delete(key), None)
+
+    async def _guard(self, op: str, call: Awaitable[T], failed: T) -> T:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await call
+        except Exception as exc:  # any backend fault degrades to `failed`, never to the client
+            log.warning("cache %s failed on %s: %s", op, self.backend.name, type(exc).__name__)
+            return failed
+
+    def _encode(self, key: str, entry: CacheEntry) -> bytes:
+        flags = (_NOT_FOUND if entry.not_found else 0) | (_ENCRYPTED if self._aead else 0)
+        header = _HEADER.pack(flags, entry.fetched_at, entry.fresh_until)
+        if self._aead is None:
+            return header + entry.payload
+        nonce = os.urandom(_NONCE_BYTES)
+        # The key and header are authenticated too, so a ciphertext cannot be replayed under
+        # another citizen's key or with forged freshness times.
+        sealed = self._aead.encrypt(nonce, entry.payload, key.encode() + header)
+        return header + nonce + sealed
+
+    def _decode(self, key: str, raw: bytes) -> CacheEntry | None:
+        if len(raw) < _HEADER.size:
+            return None
+        flags, fetched_at, fresh_until = _HEADER.unpack_from(raw)
+        body = raw[_HEADER.size :]
+        if flags & _ENCRYPTED:
+            if self._aead is None or len(body) < _NONCE_BYTES:
+                return None
+            try:
+                body = self._aead.decrypt(
+                    body[:_NONCE_BYTES], body[_NONCE_BYTES:], key.encode() + raw[: _HEADER.size]
+                )
+            except InvalidTag:
+                log.warning("cache entry failed authentication; treated as a miss")
+                return None
+        elif self._aead is not None:
+            return None  # plaintext left from before encryption was configured: refetch
+        return CacheEntry(body, fetched_at, fresh_until, bool(flags & _NOT_FOUND))
+
+
+_FAILED = object()

@@ -32,9 +32,10 @@ import aiohttp
 from pydantic import BaseModel, TypeAdapter
 from tenacity import RetryCallState
 
-from cache.store import CacheEntry, CacheStore
+from cache.store import CacheStore
 from connectors.breaker import CircuitBreaker, CircuitState
 from connectors.deadline import current_deadline
+from connectors.operations import OperationRunner
 from connectors.policy import AgencyPolicy
 from connectors.retry_budget import RetryBudget
 from connectors.retrying import build_retrying
@@ -47,7 +48,7 @@ from domain.errors import (
     AgencyUnavailable,
     CircuitOpen,
 )
-from domain.sourced import Fetched, Source
+from domain.sourced import Fetched
 from observability.metrics import Metrics
 
 __all__ = ["AgencyConnector", "operation"]
@@ -86,7 +87,7 @@ class AgencyConnector:
         if policy is not None:
             self.policy = policy
         self._sleep = sleep
-        self._in_flight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.operations = OperationRunner(self.agency_id, self.policy, cache, metrics)
         self.breaker = CircuitBreaker(
             self.agency_id, self.policy.breaker, listener=self._on_circuit_change
         )
@@ -255,79 +256,11 @@ class AgencyConnector:
         load: Callable[[], Awaitable[T]],
         adapter: TypeAdapter[T],
     ) -> Fetched[T]:
-        """Answer from a fresh cache entry, else load once (singleflight) and cache; on failure
-        fall back to a stale entry within its stale window, marked stale."""
-        entry = await self.cache.lookup(self.agency_id, kind, subject)
-        if entry is not None and entry.is_fresh(self.cache.clock()):
-            return self._from_entry(entry, adapter, stale=False)
-        key = (kind, subject)
-        pending = self._in_flight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Fetched[T]] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
-        try:
-            result = await self._load_and_store(kind, subject, load, adapter, entry)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters may be none
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            del self._in_flight[key]
+        """One cached, single-flight agency operation (see `connectors.operations`)."""
+        return await self.operations.run(kind, subject, load, adapter)
 
-    async def _load_and_store(
-        self,
-        kind: str,
-        subject: str,
-        load: Callable[[], Awaitable[T]],
-        adapter: TypeAdapter[T],
-        entry: CacheEntry | None,
-    ) -> Fetched[T]:
-        policy = self.policy
-        try:
-            try:
-                value = await load()
-            except (ValueError, ParseError) as exc:  # mapping found the answer inconsistent
-                raise AgencyBadResponse(
-                    self.agency_id, f"{self.agency_id} answered with inconsistent data"
-                ) from exc
-        except AgencyNotFound:
-            await self.cache.store(
-                self.agency_id,
-                kind,
-                subject,
-                b"",
-                not_found=True,
-                fresh_ttl=policy.not_found_ttl,
-                stale_ttl=policy.not_found_ttl,
-            )
-            raise
-        except (AgencyUnavailable, AgencyBadResponse):
-            if entry is None:
-                raise
-            self.metrics.stale_served.labels(self.agency_id).inc()
-            log.info("serving stale %s/%s after agency failure", self.agency_id, kind)
-            return self._from_entry(entry, adapter, stale=True)
-        stored = await self.cache.store(
-            self.agency_id,
-            kind,
-            subject,
-            adapter.dump_json(value),
-            fresh_ttl=policy.fresh_ttl,
-            stale_ttl=policy.stale_ttl,
-        )
-        return Fetched(value, Source(self.agency_id, _utc(stored.fetched_at)))
-
-    def _from_entry(self, entry: CacheEntry, adapter: TypeAdapter[T], *, stale: bool) -> Fetched[T]:
-        if entry.not_found:
-            raise AgencyNotFound(
-                self.agency_id, f"{self.agency_id} holds no record for this request"
-            )
-        value = adapter.validate_json(entry.payload)
-        return Fetched(value, Source(self.agency_id, _utc(entry.fetched_at), stale=stale))
+    async def close(self) -> None:
+        await self.operations.close()
 
 
 def operation(
@@ -387,7 +320,3 @@ def _parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def _utc(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC)

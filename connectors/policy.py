@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,10 @@ class AgencyPolicy:
 
     Times are seconds. `timeout` bounds one attempt and is further cut to the request's time left.
     `fresh_ttl` is how long an answer is served without asking again; `stale_ttl` how long it is
-    kept to be served, marked stale, while the agency fails. `max_concurrent` is the bulkhead: at
-    most that many calls to this agency are in flight, so a hanging agency cannot take every
-    connection and task from the others.
+    kept to be served, marked stale, while the agency fails; in the last `refresh_ahead` part of
+    the fresh window an answer is served and refreshed in the background. `max_concurrent` is
+    the bulkhead: at most that many calls to this agency are in flight, so a hanging agency
+    cannot take every connection and task from the others.
     """
 
     timeout: float = 3.0
@@ -31,6 +33,7 @@ class AgencyPolicy:
     fresh_ttl: float = 300.0
     stale_ttl: float = 86_400.0
     not_found_ttl: float = 60.0
+    refresh_ahead: float = 0.2
     max_concurrent: int = 32
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry_budget: RetryBudgetPolicy = field(default_factory=RetryBudgetPolicy)
@@ -43,3 +46,23 @@ class AgencyPolicy:
 
     def replace(self, **changes: Any) -> AgencyPolicy:
         return dataclasses.replace(self, **changes)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> AgencyPolicy:
+        """This policy with settings from configuration, e.g. `{"timeout": 1.5, "breaker":
+        {"open_s": 5}}`; an unknown name raises ValueError naming it."""
+        changes: dict[str, Any] = {}
+        for name, value in overrides.items():
+            if name not in _FIELDS:
+                raise ValueError(f"unknown agency policy setting {name!r}")
+            current = getattr(self, name)
+            if dataclasses.is_dataclass(current):
+                known = {f.name for f in dataclasses.fields(current)}
+                if not isinstance(value, Mapping) or not set(value) <= known:
+                    raise ValueError(f"{name} takes a mapping of {', '.join(sorted(known))}")
+                changes[name] = dataclasses.replace(current, **value)  # type: ignore[type-var]
+            else:
+                changes[name] = value
+        return self.replace(**changes)
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(AgencyPolicy))

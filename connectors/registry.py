@@ -22,7 +22,6 @@ from connectors.health_insurance import HealthInsuranceConnector
 from connectors.judiciary import JudiciaryConnector
 from connectors.licensing_portal import LicensingPortalConnector
 from connectors.military_service import MilitaryServiceConnector
-from connectors.policy import AgencyPolicy
 from connectors.post import PostConnector
 from connectors.shahkar import ShahkarConnector
 from connectors.social_security import SocialSecurityConnector
@@ -32,7 +31,7 @@ from connectors.traffic_police import TrafficPoliceConnector
 from connectors.water import WaterConnector
 from observability.metrics import Metrics
 
-__all__ = ["Connectors", "build_connectors"]
+__all__ = ["AGENCY_IDS", "CONNECTOR_CLASSES", "Connectors", "build_connectors"]
 
 
 @dataclass(frozen=True)
@@ -65,14 +64,14 @@ class Connectors:
         raise KeyError(agency_id)
 
 
-def connector_types() -> dict[str, type[AgencyConnector]]:
-    """Agency id → connector class, in the order of `Connectors`."""
-    hints = {f.name: f.type for f in dataclasses.fields(Connectors)}
-    classes = [globals()[str(t)] for t in hints.values()]
-    return {cls.agency_id: cls for cls in classes}
-
-
-AGENCY_IDS: tuple[str, ...] = tuple(connector_types())
+_CLASSES: dict[str, type[AgencyConnector]] = {
+    field.name: globals()[str(field.type)] for field in dataclasses.fields(Connectors)
+}
+CONNECTOR_CLASSES: dict[str, type[AgencyConnector]] = {
+    cls.agency_id: cls for cls in _CLASSES.values()
+}
+"""Agency id → connector class, in the order of `Connectors`."""
+AGENCY_IDS: tuple[str, ...] = tuple(CONNECTOR_CLASSES)
 
 
 def build_connectors(
@@ -81,25 +80,29 @@ def build_connectors(
     session: aiohttp.ClientSession,
     cache: CacheStore,
     metrics: Metrics,
-    policies: Mapping[str, AgencyPolicy] | None = None,
+    policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     sleep: Callable[[float], Awaitable[Any]] | None = None,
 ) -> Connectors:
-    """Instantiate every connector; a missing base URL is a configuration error, said at once."""
+    """Instantiate every connector; a missing base URL or an unknown agency in the overrides is
+    a configuration error, said at once."""
     missing = [a for a in AGENCY_IDS if a not in base_urls]
     if missing:
         raise ValueError(f"no base URL configured for agencies: {', '.join(missing)}")
-    policies = policies or {}
+    overrides = dict(policy_overrides or {})
+    unknown = set(overrides) - set(AGENCY_IDS)
+    if unknown:
+        raise ValueError(f"policy overrides for unknown agencies: {', '.join(sorted(unknown))}")
     extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-    built = {}
-    for field in dataclasses.fields(Connectors):
-        cls = globals()[str(field.type)]
-        built[field.name] = cls(
+    built = {
+        name: cls(
             base_url=base_urls[cls.agency_id],
             session=session,
             cache=cache,
             metrics=metrics,
-            policy=policies.get(cls.agency_id),
+            policy=cls.policy.with_overrides(overrides.get(cls.agency_id, {})),
             **extra,
         )
+        for name, cls in _CLASSES.items()
+    }
     metrics.declare_agencies(list(AGENCY_IDS))
     return Connectors(**built)

@@ -34,7 +34,8 @@ def _agency(request: web.Request) -> str:
     agency = request.match_info["agency"]
     if agency not in AGENCY_IDS:
         raise web.HTTPNotFound(
-            text=json.dumps({"error": f"unknown agency {agency!r}"}), content_type="application/json"
+            text=json.dumps({"error": f"unknown agency {agency!r}"}),
+            content_type="application/json",
         )
     return agency
 

@@ -29,7 +29,9 @@ def _agency_value(text: str, what: str) -> tuple[str, str]:
     if not sep or not value:
         raise argparse.ArgumentTypeError(f"expected AGENCY={what}, got {text!r}")
     if agency not in AGENCY_IDS:
-        raise argparse.ArgumentTypeError(f"unknown agency {agency!r} (known: {', '.join(AGENCY_IDS)})")
+        raise argparse.ArgumentTypeError(
+            f"unknown agency {agency!r} (known: {', '.join(AGENCY_IDS)})"
+        )
     return agency, value
 
 
@@ -70,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a command: serve until Ctrl-C/SIGTERM. "
         f"Agencies: {', '.join(AGENCY_IDS)}. Fault modes: {', '.join(MODES)}.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -106,14 +110,27 @@ def build_parser() -> argparse.ArgumentParser:
     set_fault = commands.add_parser("set-fault", help="set a fault on a running sandbox")
     set_fault.add_argument("--admin", required=True, help="admin URL, e.g. http://127.0.0.1:9100")
     set_fault.add_argument("agency", choices=AGENCY_IDS, metavar="AGENCY")
-    set_fault.add_argument("mode", choices=MODES, metavar="MODE", help=f"one of: {', '.join(MODES)}")
-    set_fault.add_argument("--p50", type=float, metavar="MS", help="slow: median latency, ms (default 800)")
-    set_fault.add_argument("--p99", type=float, metavar="MS", help="slow: 99th percentile latency, ms (default 3000)")
     set_fault.add_argument(
-        "--error-rate", type=float, metavar="RATE", help="flaky/rate_limited: share of failing calls, 0..1"
+        "mode", choices=MODES, metavar="MODE", help=f"one of: {', '.join(MODES)}"
     )
-    set_fault.add_argument("--retry-after", type=int, metavar="S", help="429/maintenance Retry-After, s (default 2)")
-    set_fault.add_argument("--hang", type=float, metavar="S", help="hang: seconds a request is held (default 300)")
+    set_fault.add_argument(
+        "--p50", type=float, metavar="MS", help="slow: median latency, ms (default 800)"
+    )
+    set_fault.add_argument(
+        "--p99", type=float, metavar="MS", help="slow: 99th percentile latency, ms (default 3000)"
+    )
+    set_fault.add_argument(
+        "--error-rate",
+        type=float,
+        metavar="RATE",
+        help="flaky/rate_limited: share of failing calls, 0..1",
+    )
+    set_fault.add_argument(
+        "--retry-after", type=int, metavar="S", help="429/maintenance Retry-After, s (default 2)"
+    )
+    set_fault.add_argument(
+        "--hang", type=float, metavar="S", help="hang: seconds a request is held (default 300)"
+    )
     clear = commands.add_parser("clear-fault", help="put an agency of a running sandbox back up")
     clear.add_argument("--admin", required=True, help="admin URL, e.g. http://127.0.0.1:9100")
     clear.add_argument("agency", choices=AGENCY_IDS, metavar="AGENCY")
@@ -164,7 +181,9 @@ async def serve(args: argparse.Namespace) -> int:
         urls = await sandbox.start()
     except OSError as exc:
         last = args.port + len(AGENCY_IDS) if args.port else "ephemeral"
-        print(f"error: cannot listen on {args.host} ports {args.port}..{last}: {exc}", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host} ports {args.port}..{last}: {exc}", file=sys.stderr
+        )
         return 1
     print(json.dumps({"admin": sandbox.admin_url, "agencies": urls}), flush=True)
     _describe(sandbox, urls)
@@ -181,7 +200,9 @@ async def serve(args: argparse.Namespace) -> int:
 def _describe(sandbox: Sandbox, urls: dict[str, str]) -> None:
     lines = [f"sandbox admin: {sandbox.admin_url}  (GET /agencies, PUT /agencies/ID/fault)"]
     for agency, url in urls.items():
-        notes = [f"fault={sandbox.fault(agency).mode}"] if sandbox.fault(agency).mode != "up" else []
+        notes = (
+            [f"fault={sandbox.fault(agency).mode}"] if sandbox.fault(agency).mode != "up" else []
+        )
         if (window := sandbox.maintenance_window(agency)) is not None:
             notes.append(f"maintenance {window} Tehran")
         lines.append(f"  {agency:<17} {url}  {' '.join(notes)}".rstrip())

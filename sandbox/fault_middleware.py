@@ -7,12 +7,26 @@ answer (slow answers are real answers, malformed ones are real answers broken).
 from __future__ import annotations
 
 import asyncio
+
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from sandbox import malformed, pages
 from sandbox.faults import AgencyFaults
 from sandbox.pages import WireStyle
+
+
+def _refusal(state: AgencyFaults, style: WireStyle) -> web.Response | None:
+    """The answer of an agency that refuses this call without doing the work, if it does."""
+    spec = state.spec
+    if spec.mode == "maintenance":
+        return pages.maintenance(spec.retry_after_s)
+    if spec.mode == "flaky" and state.fails():
+        return pages.server_error(style, state.flaky_status())
+    if spec.mode == "rate_limited" and state.fails():
+        return pages.too_many_requests(style, spec.retry_after_s)
+    return None
+
 
 def make_fault_middleware(
     state: AgencyFaults, style: WireStyle, latency_ms: tuple[float, float]
@@ -39,12 +53,9 @@ def make_fault_middleware(
                     continue  # released by a fault change: answer as the new fault says
                 return pages.server_error(style, 504)
             break
-        if spec.mode == "maintenance":
-            return pages.maintenance(spec.retry_after_s)
-        if spec.mode == "flaky" and state.fails():
-            return pages.server_error(style, state.flaky_status())
-        if spec.mode == "rate_limited" and state.fails():
-            return pages.too_many_requests(style, spec.retry_after_s)
+        refusal = _refusal(state, style)
+        if refusal is not None:
+            return refusal
         if spec.mode == "slow":
             await asyncio.sleep(state.slow_delay())
         response = await handler(request)

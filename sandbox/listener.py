@@ -35,8 +35,12 @@ class Listener:
     def __init__(self, app: web.Application, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        # handler_cancellation: a client that gives up on a hanging request frees its handler
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=True
+        )
         self._site: web.SockSite | None = None
+        self._switching = asyncio.Lock()  # concurrent down/up must not race on the port
 
     @property
     def url(self) -> str:
@@ -53,25 +57,27 @@ class Listener:
 
     async def open(self) -> None:
         """Listen (again) on the same port; no-op if already listening."""
-        if self._site is not None:
-            return
-        sock = _bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, backlog=1024)
-        await site.start()
-        self._site = site
+        async with self._switching:
+            if self._site is not None:
+                return
+            sock = _bind(self.host, self.port)
+            self.port = sock.getsockname()[1]
+            site = web.SockSite(self._runner, sock, backlog=1024)
+            await site.start()
+            self._site = site
 
     async def close(self) -> None:
         """Stop listening and drop open connections: new connects are refused."""
-        if self._site is None:
-            return
-        site, self._site = self._site, None
-        await site.stop()
-        server = self._runner.server
-        if server is not None:
-            for connection in server.connections:
-                connection.force_close()
-        await asyncio.sleep(0.01)  # let clients see their pooled connections close
+        async with self._switching:
+            if self._site is None:
+                return
+            site, self._site = self._site, None
+            await site.stop()
+            server = self._runner.server
+            if server is not None:
+                for connection in server.connections:
+                    connection.force_close()
+            await asyncio.sleep(0.01)  # let clients see their pooled connections close
 
     async def stop(self) -> None:
         """Close everything, cancelling handlers still running after a short grace period."""

@@ -34,7 +34,9 @@ class MaintenanceWindow:
         return window
 
     def __str__(self) -> str:
-        return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        return (
+            f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        )
 
     def seconds_left(self, now: dt.datetime | None = None) -> int | None:
         """Seconds until the window ends if `now` (default: the clock) is inside it, else None."""

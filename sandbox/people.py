@@ -83,7 +83,9 @@ def _rng(code: str, topic: str) -> random.Random:
 def _water_name(code: str, who: Identity, shape: Profile) -> str:
     if not shape.water:
         return ""
-    if shape.quirks and _rng(code, "water-name").random() < 0.1:  # subscription still in the father's name
+    if (
+        shape.quirks and _rng(code, "water-name").random() < 0.1
+    ):  # subscription still in the father's name
         return f"{who.father_name} {who.last_name}"
     return f"{who.first_name} {who.last_name}"
 

@@ -43,7 +43,9 @@ class Sandbox:
     ) -> None:
         low, high = latency_ms
         if not 0 <= low <= high:
-            raise ValueError(f"latency_ms must be (min, max) with 0 <= min <= max, got {latency_ms}")
+            raise ValueError(
+                f"latency_ms must be (min, max) with 0 <= min <= max, got {latency_ms}"
+            )
         if not 0 <= base_port <= 65535 - len(AGENCY_IDS):
             raise ValueError(f"base_port out of range: {base_port}")
         self.host = host
@@ -123,7 +125,7 @@ class Sandbox:
         return await self.set_fault(agency, FaultSpec())
 
     def set_maintenance_window(self, agency: str, window: str | None) -> None:
-        """A daily window like "00:00-02:00" (Tehran time) answering maintenance; None removes it."""
+        """Daily window like "00:00-02:00" (Tehran time) answering maintenance; None removes it."""
         self._state(agency).window = None if window is None else MaintenanceWindow.parse(window)
 
     def maintenance_window(self, agency: str) -> str | None:

@@ -53,7 +53,9 @@ def _answer(code: str) -> bytes:
         result = f"<sab:ResultCode>0</sab:ResultCode>{_person_xml(person)}"
     else:
         result = "<sab:ResultCode>1</sab:ResultCode>"
-    body = f"<sab:GetPersonInfoResponse><sab:Result>{result}</sab:Result></sab:GetPersonInfoResponse>"
+    body = (
+        f"<sab:GetPersonInfoResponse><sab:Result>{result}</sab:Result></sab:GetPersonInfoResponse>"
+    )
     return SOAP_ENVELOPE.format(body=body).encode("utf-8")
 
 

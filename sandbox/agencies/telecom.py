@@ -34,7 +34,8 @@ def _phones(code: str) -> Answer:
     if not is_valid_national_code(code):
         return INVALID_NATIONAL_CODE
     phones = [
-        {"phoneNumber": phone.number, "debt": _debt(phone.debt)} for phone in person_for(code).phones
+        {"phoneNumber": phone.number, "debt": _debt(phone.debt)}
+        for phone in person_for(code).phones
     ]
     return ok({"phones": phones})
 

@@ -28,7 +28,13 @@ _NO_LICENSE = error(404, "message", "no license")
 
 def _vehicles(person: Person) -> list[dict[str, Any]]:
     return [
-        {"plate": car.plate, "vin": car.vin, "model": car.model, "year": car.year, "color": car.color}
+        {
+            "plate": car.plate,
+            "vin": car.vin,
+            "model": car.model,
+            "year": car.year,
+            "color": car.color,
+        }
         for car in person.vehicles
     ]
 

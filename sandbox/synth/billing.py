@@ -31,6 +31,7 @@ def issue_bill(
     file_code: str,
     company_code: str,
     service: int,
+    *,
     amount: int,
     period: tuple[int, int],
     due_date: jdatetime.date,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import jdatetime
 
 from sandbox.ids import SERVICE_TAX
-from sandbox.jalali import TODAY, days_from_today, safe_date
+from sandbox.jalali import TODAY, days_from_today, safe_date, shifted
 from sandbox.records import BusinessLicense, Employer, Insurance, TaxDebt, TaxRecord
 from sandbox.synth.billing import digits, issue_bill, rial_amount
 from sandbox.vocabulary import BUSINESS_LICENSES, EMPLOYERS, City
@@ -31,9 +30,9 @@ def tax(rng: random.Random, city: City, debts: int, big_debt: bool) -> TaxRecord
             digits(rng, 8),
             city.company_code,
             SERVICE_TAX,
-            rial_amount(rng, low, high),
-            (year, 12),
-            days_from_today(rng.randint(-90, 120)),
+            amount=rial_amount(rng, low, high),
+            period=(year, 12),
+            due_date=days_from_today(rng.randint(-90, 120)),
         )
         items.append(TaxDebt(rng.choice(("INCOME", "INCOME", "VAT", "PROPERTY")), year, bill))
     status = "ACTIVE" if items or rng.random() < 0.8 else "INACTIVE"
@@ -74,11 +73,11 @@ def insurance(rng: random.Random, birth_year: int) -> Insurance:
         current = index == jobs - 1 and age < 60 and rng.random() < 0.75
         end = None
         if not current:
-            end = min(start + dt.timedelta(days=rng.randint(200, 2500)), days_from_today(-1))
+            end = min(shifted(start, rng.randint(200, 2500)), days_from_today(-1))
         employers.append(Employer(rng.choice(EMPLOYERS), digits(rng, 7), start, end))
         if end is None or end >= days_from_today(-31):
             break
-        start = end + dt.timedelta(days=rng.randint(1, 120))
+        start = shifted(end, rng.randint(1, 120))
     months = sum(_months_between(job.start, job.end or TODAY) for job in employers)
     status = "RETIRED" if age >= 60 else ("ACTIVE" if employers[-1].end is None else "INACTIVE")
     return Insurance(digits(rng, 10), status, months, tuple(employers))

@@ -50,7 +50,13 @@ def notices(rng: random.Random, city: str, count: int) -> tuple[Notice, ...]:
         drafts.append((issued, f"{issued.year}{digits(rng, 8)}", court))
     drafts.sort(reverse=True)
     return tuple(
-        Notice(notice_id, rng.choice(NOTICE_TITLES), court, issued, read=index > 0 and rng.random() < 0.7)
+        Notice(
+            notice_id,
+            rng.choice(NOTICE_TITLES),
+            court,
+            issued,
+            read=index > 0 and rng.random() < 0.7,
+        )
         for index, (issued, notice_id, court) in enumerate(drafts)
     )
 
@@ -60,4 +66,6 @@ def military(rng: random.Random, status: str, birth_year: int) -> MilitaryRecord
     if status not in {"COMPLETED", "EXEMPT"}:
         return MilitaryRecord(status, None, None)
     year = min(birth_year + rng.randint(20, 23), TODAY.year - 1)
-    return MilitaryRecord(status, digits(rng, 7), safe_date(year, rng.randint(1, 12), rng.randint(1, 29)))
+    return MilitaryRecord(
+        status, digits(rng, 7), safe_date(year, rng.randint(1, 12), rng.randint(1, 29))
+    )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
 import jdatetime
 
 from sandbox.ids import SERVICE_TRAFFIC_FINE
-from sandbox.jalali import TODAY, compact, days_from_today, safe_date
+from sandbox.jalali import TODAY, compact, days_from_today, safe_date, shifted
 from sandbox.records import DrivingLicense, Fine, Vehicle
 from sandbox.spelling import persian_digits
 from sandbox.synth.billing import digits, issue_bill
@@ -45,9 +44,7 @@ def vehicles(rng: random.Random, count: int) -> tuple[Vehicle, ...]:
     return tuple(items)
 
 
-def fines(
-    rng: random.Random, city: City, plates: tuple[str, ...], count: int
-) -> tuple[Fine, ...]:
+def fines(rng: random.Random, city: City, plates: tuple[str, ...], count: int) -> tuple[Fine, ...]:
     """Unpaid fines on the citizen's plates over the last two years, newest first."""
     if not plates:
         return ()
@@ -55,7 +52,9 @@ def fines(
     seen: set[str] = set()
     for _ in range(count):
         day = days_from_today(-rng.randint(1, 730))
-        moment = jdatetime.datetime(day.year, day.month, day.day, rng.randint(6, 23), rng.randint(0, 59))
+        moment = jdatetime.datetime(
+            day.year, day.month, day.day, rng.randint(6, 23), rng.randint(0, 59)
+        )
         fine_id = f"F{compact(day)}{rng.randint(1000, 9999)}"
         while fine_id in seen:
             fine_id = f"F{compact(day)}{rng.randint(1000, 9999)}"
@@ -65,9 +64,9 @@ def fines(
             digits(rng, 8),
             city.company_code,
             rng.choice((SERVICE_TRAFFIC_FINE, SERVICE_TRAFFIC_FINE, SERVICE_TRAFFIC_FINE + 1)),
-            base * rng.choice((1, 1, 2)),
-            (day.year, day.month),
-            day + dt.timedelta(days=60),
+            amount=base * rng.choice((1, 1, 2)),
+            period=(day.year, day.month),
+            due_date=shifted(day, 60),
         )
         location = f"{city.name}، {rng.choice(SQUARES)}"
         drafts.append(Fine(fine_id, rng.choice(plates), bill, moment, description, location))

@@ -26,9 +26,9 @@ def water(
                     number,
                     city.company_code,
                     SERVICE_WATER,
-                    rial_amount(rng, 150_000, 2_500_000),
-                    months_ago(age + 1),
-                    days_from_today(rng.randint(5, 25) - 30 * age),
+                    amount=rial_amount(rng, 150_000, 2_500_000),
+                    period=months_ago(age + 1),
+                    due_date=days_from_today(rng.randint(5, 25) - 30 * age),
                     paid=not unpaid,
                 )
             )
@@ -47,17 +47,15 @@ def electricity(rng: random.Random, city: City, count: int) -> tuple[Electricity
             meter,
             city.company_code,
             SERVICE_ELECTRICITY,
-            amount,
-            months_ago(1),
-            days_from_today(rng.randint(3, 20)),
+            amount=amount,
+            period=months_ago(1),
+            due_date=days_from_today(rng.randint(3, 20)),
         )
         items.append(ElectricityBill(meter, kwh, bill))
     return tuple(items)
 
 
-def gas(
-    rng: random.Random, city: City, count: int, must_owe: bool
-) -> tuple[GasSubscription, ...]:
+def gas(rng: random.Random, city: City, count: int, must_owe: bool) -> tuple[GasSubscription, ...]:
     """Gas subscriptions; `last_bill` is None when nothing is owed."""
     items = []
     for _ in range(count):
@@ -68,9 +66,9 @@ def gas(
                 number,
                 city.company_code,
                 SERVICE_GAS,
-                rial_amount(rng, 80_000, 4_000_000),
-                months_ago(2),
-                days_from_today(rng.randint(1, 30)),
+                amount=rial_amount(rng, 80_000, 4_000_000),
+                period=months_ago(2),
+                due_date=days_from_today(rng.randint(1, 30)),
             )
             if owes
             else None
@@ -90,9 +88,9 @@ def phones(rng: random.Random, city: City, count: int, must_owe: bool) -> tuple[
                 local,
                 city.area_code,
                 SERVICE_FIXED_PHONE,
-                rial_amount(rng, 20_000, 900_000),
-                months_ago(1),
-                days_from_today(rng.randint(2, 25)),
+                amount=rial_amount(rng, 20_000, 900_000),
+                period=months_ago(1),
+                due_date=days_from_today(rng.randint(2, 25)),
             )
             if owes
             else None

@@ -39,7 +39,7 @@ from domain.models import (
 )
 from domain.sourced import Fetched
 from observability.metrics import Metrics
-from sandbox import PERSONAS, FaultSpec, Sandbox, person_for
+from sandbox import PERSONAS, FaultSpec, Sandbox, person_for, sample_national_codes
 from sandbox import Person as SandboxPerson
 from sandbox import records as sb
 
@@ -335,6 +335,58 @@ async def test_military_service(agencies: Connectors) -> None:
         card_number=m.card_number,
         issued_at=None if m.issued_at is None else m.issued_at.togregorian(),
     )
+
+
+# -- a sample of ordinary citizens ---------------------------------------------------------------
+
+
+async def _found(call: Awaitable[Fetched[Any]]) -> Any:
+    """The value, or None when the agency holds no record."""
+    try:
+        return (await call).value
+    except AgencyNotFound:
+        return None
+
+
+async def test_sampled_citizens_map_like_the_oracle(agencies: Connectors) -> None:
+    """Random citizens exercise shapes the personas do not (no address, women, retirees, …):
+    every operation maps, and holds exactly as much as `person_for` says."""
+    a = agencies
+    for code in sample_national_codes(40):
+        p = person_for(code)
+        address = await _found(a.post.fetch_address(code))
+        assert (address is None) == (p.address is None), code
+        assert len(await _value(a.electricity.fetch_bills(code), "electricity")) == len(
+            p.electricity
+        )
+        gas_owed = [s for s in p.gas if s.last_bill is not None]
+        assert len(await _value(a.gas.fetch_bills(code), "gas")) == len(gas_owed)
+        phones_owed = [ph for ph in p.phones if ph.debt is not None]
+        assert len(await _value(a.telecom.fetch_bills(code), "telecom")) == len(phones_owed)
+        tp = a.traffic_police
+        assert len(await _value(tp.fetch_vehicles(code), "traffic-police")) == len(p.vehicles)
+        assert await _value(tp.fetch_fines(code), "traffic-police") == _expected_fines(p)
+        held = await _found(tp.fetch_driving_license(code))
+        assert (held is None) == (p.driving_license is None), code
+        record = await _found(a.tax.fetch_tax_record(code))
+        assert (record is None) == (p.tax is None), code
+        licenses = await _value(a.licensing_portal.fetch_licenses(code), "licensing-portal")
+        assert [lic.title for lic in licenses] == [lic.title for lic in p.licenses]
+        insured = await _found(a.social_security.fetch_record(code))
+        assert (insured is None) == (p.insurance is None), code
+        coverage = await _found(a.health_insurance.fetch_coverage(code))
+        assert (coverage is None) == (p.coverage is None), code
+        if coverage is not None and p.coverage is not None:
+            assert coverage.covered == p.coverage.covered
+        education = await _value(a.education.fetch_records(code), "education")
+        assert [r.level for r in education] == [r.level for r in p.education]
+        notices = await _found(a.judiciary.fetch_notices(code))
+        expected_notices = None if p.notices is None else len(p.notices)
+        assert (None if notices is None else len(notices)) == expected_notices, code
+        military = await _found(a.military_service.fetch_status(code))
+        assert (military is None) == (p.military is None), code
+        if military is not None and p.military is not None:
+            assert military.status == p.military.status
 
 
 # -- broken answers ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ sandbox's generator is not used to check itself.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import AsyncIterator
@@ -362,7 +361,9 @@ async def test_welfare_agencies(sandbox: Sandbox, http: aiohttp.ClientSession) -
         {"error": "not insured"},
     )
     _, covered = await agency_json(http, sandbox, "health-insurance", COMPLETE)
-    assert covered["covered"] is True and covered["plan"] and JALALI_DATE.match(covered["validUntil"])
+    assert (
+        covered["covered"] is True and covered["plan"] and JALALI_DATE.match(covered["validUntil"])
+    )
     assert await agency_json(http, sandbox, "health-insurance", SPARSE) == (
         200,
         {"covered": False, "plan": None, "validUntil": None},
@@ -370,9 +371,7 @@ async def test_welfare_agencies(sandbox: Sandbox, http: aiohttp.ClientSession) -
     assert (await agency_json(http, sandbox, "health-insurance", UNKNOWN))[0] == 404
 
 
-async def test_education_judiciary_military(
-    sandbox: Sandbox, http: aiohttp.ClientSession
-) -> None:
+async def test_education_judiciary_military(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
     _, education = await agency_json(http, sandbox, "education", COMPLETE)
     assert education["records"]
     for record in education["records"]:

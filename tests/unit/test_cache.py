@@ -135,3 +135,46 @@ async def test_a_failing_backend_is_a_miss_not_an_error(clock: FakeClock) -> Non
     assert await store.lookup("water", "bills", "x") is None
     assert _lookups(metrics, "bills", "error") == 1
     assert await store.ping() is False
+
+
+async def test_encrypted_payloads_are_unreadable_at_rest(clock: FakeClock) -> None:
+    backend = MemoryCache(clock=clock)
+    store = CacheStore(
+        backend, key_secret=b"s", metrics=Metrics(), encryption_key=b"k" * 32, clock=clock
+    )
+    secret = "علی محمدی 0012345679".encode()
+    await store.store("civil-registry", "person", "x", secret, fresh_ttl=10, stale_ttl=10)
+    raw = await backend.get(store.key_for("civil-registry", "person", "x"))
+    assert raw is not None and secret not in raw
+    entry = await store.lookup("civil-registry", "person", "x")
+    assert entry is not None and entry.payload == secret
+
+
+async def test_tampered_or_foreign_entries_are_misses(clock: FakeClock) -> None:
+    backend = MemoryCache(clock=clock)
+    metrics = Metrics()
+    store = CacheStore(backend, key_secret=b"s", metrics=metrics, encryption_key=b"k" * 32,
+                       clock=clock)  # fmt: skip
+    await store.store("post", "address", "a", b"payload", fresh_ttl=10, stale_ttl=10)
+    key_a = store.key_for("post", "address", "a")
+    raw = await backend.get(key_a)
+    assert raw is not None
+    # The same ciphertext moved under another subject's key fails authentication.
+    await backend.set(store.key_for("post", "address", "b"), raw, 10)
+    assert await store.lookup("post", "address", "b") is None
+    # A different key cannot read it, and a plaintext reader does not mistake it for data.
+    other = CacheStore(backend, key_secret=b"s", metrics=metrics, encryption_key=b"j" * 32,
+                       clock=clock)  # fmt: skip
+    assert await other.lookup("post", "address", "a") is None
+    plain = CacheStore(backend, key_secret=b"s", metrics=metrics, clock=clock)
+    assert await plain.lookup("post", "address", "a") is None
+
+
+async def test_leases_are_exclusive_until_released(clock: FakeClock) -> None:
+    store = _store(clock, Metrics())
+    assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
+    assert await store.acquire_lease("water", "bills", "x", ttl=5) is False
+    await store.release_lease("water", "bills", "x")
+    assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
+    clock.now += 6
+    assert await store.acquire_lease("water", "bills", "x", ttl=5) is True

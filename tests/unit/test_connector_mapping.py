@@ -710,9 +710,9 @@ def _bare(cls: type[Any]) -> Any:
 
 
 def test_connectors_declare_id_title_and_sane_policy() -> None:
-    from connectors.registry import connector_types
+    from connectors.registry import CONNECTOR_CLASSES
 
-    for agency_id, cls in connector_types().items():
+    for agency_id, cls in CONNECTOR_CLASSES.items():
         assert cls.agency_id == agency_id
         assert cls.title and not cls.title.isascii()
         assert cls.__doc__, f"{cls.__name__} explains its TTLs"

@@ -105,3 +105,13 @@ def test_policy_rejects_nonsense_and_replaces() -> None:
     with pytest.raises(ValueError):
         AgencyPolicy(fresh_ttl=100, stale_ttl=10)
     assert AgencyPolicy().replace(timeout=1.5).timeout == 1.5
+
+
+def test_policy_overrides_from_configuration() -> None:
+    policy = AgencyPolicy().with_overrides({"timeout": 1.5, "breaker": {"open_s": 3}})
+    assert policy.timeout == 1.5 and policy.breaker.open_s == 3
+    assert policy.breaker.min_calls == AgencyPolicy().breaker.min_calls
+    with pytest.raises(ValueError, match="unknown agency policy setting 'timeuot'"):
+        AgencyPolicy().with_overrides({"timeuot": 1})
+    with pytest.raises(ValueError, match="breaker takes a mapping"):
+        AgencyPolicy().with_overrides({"breaker": {"opens": 3}})
