@@ -92,6 +92,7 @@ class AgencyConnector:
             self.agency_id, self.policy.breaker, listener=self._on_circuit_change
         )
         self.retry_budget = RetryBudget(self.policy.retry_budget)
+        self.up: bool | None = None
         self._bulkhead = asyncio.Semaphore(self.policy.max_concurrent)
 
     # -- requests ---------------------------------------------------------------------------
@@ -243,8 +244,10 @@ class AgencyConnector:
         m.agency_requests.labels(agency, outcome).inc()
         m.agency_request_duration.labels(agency).observe(seconds)
         if outcome in ("ok", "not_found"):
+            self.up = True
             m.agency_up.labels(agency).set(1)
         elif outcome in ("unavailable", "timeout"):
+            self.up = False
             m.agency_up.labels(agency).set(0)
 
     # -- operations -------------------------------------------------------------------------

@@ -61,6 +61,17 @@ class Metrics:
             ["kind", "result"],
             registry=r,
         )
+        self.cache_degraded = Gauge(
+            "panjereh_cache_degraded",
+            "1 while the cache serves from its in-memory fallback because Redis failed, else 0.",
+            registry=r,
+        )
+        self.cache_backend_errors = Counter(
+            "panjereh_cache_backend_errors_total",
+            "Failed calls to a shared cache backend (each one is served from the fallback).",
+            ["backend"],
+            registry=r,
+        )
         self.stale_served = Counter(
             "panjereh_stale_served_total",
             "Answers served from a stale cache copy because the agency failed.",

@@ -7,14 +7,18 @@ per request) and lets agency errors propagate: graphql-core nulls that field onl
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from domain.identifiers import parse_mobile
-from domain.models import Bill as BillModel
-from domain.models import License as LicenseModel
-from domain.sourced import Source
+from domain.sourced import Fetched, Source
 from resolvers.aggregate import SourcePart, gather_parts
 from resolvers.context import GatewayContext
 from schema import types as t
 from schema.aggregates import BillList, LicenseList
+
+T = TypeVar("T")
+Item = TypeVar("Item")
 
 __all__ = [
     "address",
@@ -47,28 +51,36 @@ async def mobile_check(ctx: GatewayContext, national_code: str, mobile: str) -> 
     return t.MobileCheck.of(await ctx.loaders.load(op, national_code, number))
 
 
+def _part(
+    ctx: GatewayContext,
+    agency: str,
+    op: Callable[[str], Awaitable[Fetched[T]]],
+    national_code: str,
+    items: Callable[[T], list[Item]],
+) -> SourcePart[Item]:
+    """One agency's share of an aggregated list, loaded through the request's loaders."""
+
+    async def fetch() -> tuple[list[Item], Source]:
+        fetched = await ctx.loaders.load(op, national_code)
+        return items(fetched.value), fetched.source
+
+    return SourcePart(agency, fetch)
+
+
+def _as_list(value: list[Item]) -> list[Item]:
+    return value
+
+
 async def bills(ctx: GatewayContext, national_code: str) -> BillList:
-    c, load = ctx.connectors, ctx.loaders.load
-
-    def part(agency: str, op: object) -> SourcePart[BillModel]:
-        async def fetch() -> tuple[list[BillModel], Source]:
-            fetched = await load(op, national_code)  # type: ignore[arg-type]
-            return fetched.value, fetched.source
-
-        return SourcePart(agency, fetch)
-
-    async def tax_debts() -> tuple[list[BillModel], Source]:
-        fetched = await load(c.tax.fetch_tax_record, national_code)
-        return fetched.value.debts, fetched.source
-
+    c, nc = ctx.connectors, national_code
     gathered = await gather_parts(
         [
-            part(c.water.agency_id, c.water.fetch_bills),
-            part(c.electricity.agency_id, c.electricity.fetch_bills),
-            part(c.gas.agency_id, c.gas.fetch_bills),
-            part(c.telecom.agency_id, c.telecom.fetch_bills),
-            part(c.traffic_police.agency_id, c.traffic_police.fetch_fines),
-            SourcePart(c.tax.agency_id, tax_debts),
+            _part(ctx, c.water.agency_id, c.water.fetch_bills, nc, _as_list),
+            _part(ctx, c.electricity.agency_id, c.electricity.fetch_bills, nc, _as_list),
+            _part(ctx, c.gas.agency_id, c.gas.fetch_bills, nc, _as_list),
+            _part(ctx, c.telecom.agency_id, c.telecom.fetch_bills, nc, _as_list),
+            _part(ctx, c.traffic_police.agency_id, c.traffic_police.fetch_fines, nc, _as_list),
+            _part(ctx, c.tax.agency_id, c.tax.fetch_tax_record, nc, lambda r: r.debts),
         ]
     )
     items = [t.Bill.of(bill, source) for bill, source in gathered.items]
@@ -79,20 +91,12 @@ async def bills(ctx: GatewayContext, national_code: str) -> BillList:
 
 
 async def licenses(ctx: GatewayContext, national_code: str) -> LicenseList:
-    c, load = ctx.connectors, ctx.loaders.load
-
-    async def portal() -> tuple[list[LicenseModel], Source]:
-        fetched = await load(c.licensing_portal.fetch_licenses, national_code)
-        return fetched.value, fetched.source
-
-    async def driving() -> tuple[list[LicenseModel], Source]:
-        fetched = await load(c.traffic_police.fetch_driving_license, national_code)
-        return [fetched.value], fetched.source
-
+    c, nc = ctx.connectors, national_code
+    portal, police = c.licensing_portal, c.traffic_police
     gathered = await gather_parts(
         [
-            SourcePart(c.licensing_portal.agency_id, portal),
-            SourcePart(c.traffic_police.agency_id, driving),
+            _part(ctx, portal.agency_id, portal.fetch_licenses, nc, _as_list),
+            _part(ctx, police.agency_id, police.fetch_driving_license, nc, lambda lic: [lic]),
         ]
     )
     items = [t.License.of(lic, source) for lic, source in gathered.items]

@@ -93,15 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fault",
         type=fault_arg,
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="AGENCY=MODE",
-        help="start with a fault, e.g. water=down (repeatable)",
+        help="start with faults, e.g. water=down gas=slow (repeatable)",
     )
     parser.add_argument(
         "--maintenance",
         type=window_arg,
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="AGENCY=HH:MM-HH:MM",
         help="nightly maintenance window in Tehran time, e.g. water=00:00-02:00 (repeatable)",

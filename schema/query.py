@@ -9,6 +9,7 @@ from resolvers import root
 from resolvers.context import GatewayContext
 from schema.bill_inquiry import BillInquiry
 from schema.citizen import Citizen
+from schema.ops import AgencyStatus, agencies
 
 __all__ = ["Query"]
 
@@ -34,3 +35,8 @@ class Query:
     )
     def bill_inquiry(self, bill_id: str, payment_id: str) -> BillInquiry | None:
         return root.bill_inquiry(bill_id, payment_id)
+
+    agencies: list[AgencyStatus] | None = strawberry.field(
+        resolver=agencies,
+        description="Every agency's circuit and last outcome on this instance (ops scope).",
+    )

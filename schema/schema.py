@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.extensions.error_codes import ErrorCodes
 from schema.extensions.request_metrics import RequestMetrics
+from schema.ops import OpsMutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 
@@ -37,6 +38,7 @@ def build_schema() -> PanjerehSchema:
     """The gateway's schema with the parser and validation caches DESIGN §9 measured."""
     return PanjerehSchema(
         query=Query,
+        mutation=OpsMutation,
         extensions=[
             RequestMetrics,
             ErrorCodes,

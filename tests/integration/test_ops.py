@@ -1,0 +1,40 @@
+"""Ops fields: agency circuits visible and forcible with the ops scope only."""
+
+from __future__ import annotations
+
+from sandbox import PERSONAS
+from tests.support.gateway import RunningGateway
+
+STATUS = "{ agencies { id title up circuit circuitForced retryInSeconds } }"
+FORCE = """mutation($agency: String!, $state: CircuitOverride!) {
+  setCircuit(agency: $agency, state: $state) { id circuit circuitForced } }"""
+
+
+async def test_agency_status_needs_the_ops_scope(gateway: RunningGateway) -> None:
+    _, body = await gateway.query(STATUS, token=gateway.token(PERSONAS["complete"]))
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    _, body = await gateway.query(STATUS)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_ops_sees_every_agency_and_can_force_a_circuit(gateway: RunningGateway) -> None:
+    ops = gateway.service_token("ops-dashboard", ["ops"])
+    _, body = await gateway.query(STATUS, token=ops)
+    agencies = {a["id"]: a for a in body["data"]["agencies"]}
+    assert len(agencies) == 15
+    assert agencies["water"]["circuit"] == "CLOSED" and agencies["water"]["up"] is None
+
+    _, body = await gateway.query(FORCE, token=ops, variables={"agency": "water", "state": "OPEN"})
+    assert body["data"]["setCircuit"] == {"id": "water", "circuit": "OPEN", "circuitForced": True}
+    citizen = gateway.token(PERSONAS["complete"])
+    _, bills = await gateway.query(
+        "{ me { bills { sources { agency state error { code } } } } }", token=citizen
+    )
+    water = {s["agency"]: s for s in bills["data"]["me"]["bills"]["sources"]}["water"]
+    assert water["error"]["code"] == "CIRCUIT_OPEN"
+    assert gateway.sandbox.calls("water") == 0
+
+    _, body = await gateway.query(FORCE, token=ops, variables={"agency": "water", "state": "AUTO"})
+    assert body["data"]["setCircuit"]["circuitForced"] is False
+    _, body = await gateway.query(FORCE, token=ops, variables={"agency": "nope", "state": "OPEN"})
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
