@@ -20,7 +20,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from auth.tokens import TokenIssuer, TokenVerifier
+from cache.backend import CacheBackend
+from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
+from cache.redis import RedisCache
 from cache.store import CacheStore
 from connectors.registry import Connectors, build_connectors
 from domain.errors import InvalidInput
@@ -78,12 +81,26 @@ async def _agencies(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _cache(app: web.Application) -> AsyncIterator[None]:
+    """The in-memory LRU, or Redis with the LRU as its fallback while Redis is unreachable."""
     settings = app[SETTINGS]
     secret = settings.cache_key_secret
     key = secret.get_secret_value().encode() if secret else os.urandom(32)
-    backend = MemoryCache(max_entries=settings.cache_max_entries)
+    memory = MemoryCache(max_entries=settings.cache_max_entries)
+    backend: CacheBackend = memory
+    timeout = settings.cache_timeout_s
+    if settings.redis_url:
+        # Redis must fail (and hand over to memory) before the store's own bound cuts it off.
+        redis = RedisCache.from_url(settings.redis_url, socket_timeout=timeout * 0.8)
+        backend = FallbackCache(
+            redis, memory, metrics=app[METRICS], primary_timeout_s=timeout * 0.8
+        )
     app[CACHE] = CacheStore(
-        backend, key_secret=key, metrics=app[METRICS], encryption_key=settings.encryption_key
+        backend,
+        key_secret=key,
+        metrics=app[METRICS],
+        encryption_key=settings.encryption_key,
+        namespace=settings.cache_namespace,
+        op_timeout=timeout,
     )
     try:
         yield

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("PANJEREH_REDIS_URL", "REDIS_URL")
     )
     cache_max_entries: int = Field(100_000, ge=1)
+    cache_timeout_s: float = Field(
+        0.25, gt=0, le=5, description="Bound on one cache call; past it the call is a miss."
+    )
+    cache_namespace: str = Field(
+        "panjereh", pattern=r"^[A-Za-z0-9_.:{}-]{1,80}$", description="Prefix of every cache key."
+    )
     cache_key_secret: SecretStr | None = Field(
         None, description="HMAC key for cache keys; instances sharing a cache must share it."
     )
@@ -65,6 +71,13 @@ class Settings(BaseSettings):
         if self.cache_encryption_key is None:
             return None
         return base64.b64decode(self.cache_encryption_key.get_secret_value(), validate=True)
+
+    @model_validator(mode="after")
+    def _redis_url_scheme(self) -> Self:
+        schemes = ("redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://")
+        if self.redis_url and not self.redis_url.startswith(schemes):
+            raise ValueError(f"REDIS_URL must start with one of {', '.join(schemes)}")
+        return self
 
     @model_validator(mode="after")
     def _encryption_key_is_aes(self) -> Self:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -104,10 +105,7 @@ class RedisCache:
         return f"RedisCache({self._description!r})"
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._client.get(key)
-        if value is None or isinstance(value, bytes):
-            return value
-        return bytes(value)
+        return await self._client.get(key)
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         if ttl <= 0:  # as MemoryCache: a non-positive TTL means "not cached"
@@ -151,6 +149,9 @@ def _redact(url: str) -> str:
     return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub("***@", url, count=1))
 
 
+_MAX_CONNECTIONS = 256
+
+
 def _plain_client(url: str, scheme: str, options: dict[str, Any]) -> aioredis.Redis:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
@@ -162,7 +163,12 @@ def _plain_client(url: str, scheme: str, options: dict[str, Any]) -> aioredis.Re
     else:
         _ = parts.port  # raises ValueError for a port that is not a number in range
         _database(parts.path, query)
-    return aioredis.from_url(url, **options)
+    # A blocking pool: a burst of concurrent cache calls waits (within the socket timeout) for a
+    # connection instead of failing with MaxConnectionsError and degrading the whole cache.
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=_MAX_CONNECTIONS, timeout=options["socket_timeout"], **options
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 def _sentinel_client(url: str, options: dict[str, Any]) -> tuple[Sentinel, aioredis.Redis]:
@@ -181,7 +187,9 @@ def _sentinel_client(url: str, options: dict[str, Any]) -> tuple[Sentinel, aiore
             f"unsupported Sentinel URL option(s) {', '.join(unknown)}; "
             f"supported: {', '.join(sorted(_SENTINEL_QUERY))}"
         )
-    sentinel_kwargs = {k: v for k, v in options.items() if k.startswith("socket_")}
+    # The sentinels get the same short timeouts and single retry: master discovery must not
+    # outlast the cache's own deadline with redis-py's default backoff.
+    sentinel_kwargs = dict(options)
     if query.get("sentinel_password", [""])[0]:
         sentinel_kwargs["password"] = query["sentinel_password"][0]
     sentinel = Sentinel(nodes, sentinel_kwargs=sentinel_kwargs, **options)

@@ -68,6 +68,7 @@ class CircuitBreaker:
         self._state = CircuitState.CLOSED
         self._forced: CircuitState | None = None
         self._outcomes: deque[tuple[float, bool]] = deque()
+        self._failures = 0  # failures among `_outcomes`, kept so `record` is O(1) amortised
         self._open_until = 0.0
         self._probes_started = 0
         self._probes_ok = 0
@@ -119,14 +120,19 @@ class CircuitBreaker:
             return
         now = self._clock()
         self._outcomes.append((now, ok))
+        self._failures += not ok
         horizon = now - self.policy.window_s
         while self._outcomes and self._outcomes[0][0] < horizon:
-            self._outcomes.popleft()
+            _, good = self._outcomes.popleft()
+            self._failures -= not good
         calls = len(self._outcomes)
-        if self._state is CircuitState.CLOSED and calls >= self.policy.min_calls:
-            failures = sum(1 for _, good in self._outcomes if not good)
-            if failures / calls >= self.policy.failure_rate:
-                self._open()
+        enough = calls >= self.policy.min_calls
+        if (
+            self._state is CircuitState.CLOSED
+            and enough
+            and self._failures / calls >= self.policy.failure_rate
+        ):
+            self._open()
 
     def force(self, state: CircuitState | None) -> None:
         """Ops override: hold the circuit OPEN or CLOSED, or release it (None)."""
@@ -149,5 +155,6 @@ class CircuitBreaker:
         self._probes_started = self._probes_ok = 0
         if new is CircuitState.CLOSED:
             self._outcomes.clear()
+            self._failures = 0
         if old != new and self._listener:
             self._listener(self.agency, old, new)

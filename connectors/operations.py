@@ -118,9 +118,12 @@ class OperationRunner:
     async def _wait_for_fill(
         self, kind: str, subject: str, newer_than: float, lease_s: float
     ) -> CacheEntry | None:
-        """Another instance holds the lease: wait for what it stores, within the deadline."""
+        """Another instance holds the lease: wait for what it stores, but leave enough of the
+        deadline for one attempt of our own in case the holder never fills it."""
         deadline = current_deadline()
-        wait = lease_s if deadline is None else min(lease_s, deadline.remaining())
+        wait = lease_s
+        if deadline is not None:
+            wait = min(wait, deadline.remaining() - self.policy.timeout)
         loop = asyncio.get_running_loop()
         until = loop.time() + wait
         while loop.time() < until:

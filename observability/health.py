@@ -21,7 +21,8 @@ def health_routes(metrics: Metrics, cache: web.AppKey[CacheStore]) -> list[web.R
         store = request.app.get(cache)
         if store is None:
             return web.json_response({"status": "starting"}, status=503)
-        reachable = await store.ping()
+        # A degraded cache still answers (from memory): ready, but said so for ops.
+        reachable = await store.ping() and not getattr(store.backend, "degraded", False)
         return web.json_response(
             {"status": "ready" if reachable else "degraded", "cache": store.backend.name}
         )

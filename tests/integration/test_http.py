@@ -67,7 +67,7 @@ async def test_request_id_is_echoed_and_graphiql_is_served(gateway: RunningGatew
 
 
 async def test_embedded_default_starts_its_own_sandbox() -> None:
-    app = create_app(Settings(sandbox_latency_ms=(0, 0)))
+    app = create_app(Settings(sandbox_latency_ms=(0, 0), redis_url=None))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

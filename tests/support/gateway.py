@@ -63,10 +63,14 @@ class RunningGateway:
 async def running_gateway(
     *, sandbox_latency_ms: tuple[int, int] = (0, 0), **settings: Any
 ) -> AsyncIterator[RunningGateway]:
-    """Start a sandbox and a gateway pointed at it by URL; stop both afterwards."""
+    """Start a sandbox and a gateway pointed at it by URL; stop both afterwards.
+
+    The in-memory cache unless the caller passes `redis_url`: a REDIS_URL in the environment
+    must not make every test write into a shared Redis.
+    """
     sandbox = Sandbox(host="127.0.0.1", latency_ms=sandbox_latency_ms)
     urls = await sandbox.start()
-    config = Settings(agency_urls=urls, **settings)
+    config = Settings(agency_urls=urls, **{"redis_url": None, **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

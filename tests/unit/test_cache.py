@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from cache.backend import CacheBackend
+from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
 from cache.store import CacheStore
 from observability.metrics import Metrics
@@ -23,9 +27,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "fallback", "fallback-degraded"])
 def backend(request: pytest.FixtureRequest, clock: FakeClock) -> CacheBackend:
-    return MemoryCache(max_entries=3, clock=clock)
+    """Every backend that can run without a socket (Redis runs the same contract in
+    tests/integration/test_redis_cache.py): memory, and the fallback wrapper both over a healthy
+    primary and over a dead one (all served from its memory fallback)."""
+    memory = MemoryCache(max_entries=3, clock=clock)
+    if request.param == "memory":
+        return memory
+    primary: CacheBackend = (
+        MemoryCache(max_entries=3, clock=clock) if request.param == "fallback" else BrokenBackend()
+    )
+    return FallbackCache(primary, memory, metrics=Metrics(), clock=clock)
 
 
 async def test_backend_stores_and_expires(backend: CacheBackend, clock: FakeClock) -> None:
@@ -42,6 +55,19 @@ async def test_backend_replaces_and_deletes(backend: CacheBackend) -> None:
     await backend.delete("k")
     assert await backend.get("k") is None
     await backend.delete("absent")
+
+
+async def test_backend_adds_only_when_absent(backend: CacheBackend, clock: FakeClock) -> None:
+    assert await backend.add("lease", b"first", ttl=5) is True
+    assert await backend.add("lease", b"second", ttl=5) is False
+    assert await backend.get("lease") == b"first"  # a refused add leaves the value alone
+    await backend.set("taken", b"v", ttl=10)
+    assert await backend.add("taken", b"other", ttl=10) is False
+    await backend.delete("lease")
+    assert await backend.add("lease", b"third", ttl=5) is True
+    clock.now += 5.5  # an expired lease is free again
+    assert await backend.add("lease", b"fourth", ttl=5) is True
+    assert await backend.get("lease") == b"fourth"
 
 
 async def test_memory_cache_evicts_least_recently_used(clock: FakeClock) -> None:
@@ -121,6 +147,9 @@ class BrokenBackend:
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         raise ConnectionError("down")
 
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        raise ConnectionError("down")
+
     async def delete(self, key: str) -> None:
         raise ConnectionError("down")
 
@@ -178,3 +207,114 @@ async def test_leases_are_exclusive_until_released(clock: FakeClock) -> None:
     assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
     clock.now += 6
     assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
+
+
+class SwitchableBackend(MemoryCache):
+    """A memory backend that can be made to fail, counting the calls that reach it."""
+
+    name = "redis"
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.down = False
+        self.calls = 0
+        self.gate: asyncio.Event | None = None
+
+    async def get(self, key: str) -> bytes | None:
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.down:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return await super().get(key)
+
+
+def _degraded_gauge(metrics: Metrics) -> float | None:
+    return metrics.registry.get_sample_value("panjereh_cache_degraded")
+
+
+def _backend_errors(metrics: Metrics) -> float:
+    value = metrics.registry.get_sample_value(
+        "panjereh_cache_backend_errors_total", {"backend": "redis"}
+    )
+    return value or 0.0
+
+
+async def test_fallback_degrades_once_waits_then_probes_and_recovers(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    primary, memory, metrics = SwitchableBackend(clock), MemoryCache(clock=clock), Metrics()
+    cache = FallbackCache(primary, memory, metrics=metrics, retry_after_s=2.0, clock=clock)
+    assert (cache.name, cache.degraded, _degraded_gauge(metrics)) == ("redis", False, 0)
+    await memory.set("k", b"from memory", 60)
+    primary.down = True
+    with caplog.at_level(logging.INFO, logger="cache.fallback"):
+        assert await cache.get("k") == b"from memory"  # the failing call itself is served
+        for _ in range(10):
+            assert await cache.get("k") == b"from memory"
+        assert primary.calls == 1  # nothing reached the primary within retry_after_s
+        assert cache.degraded and cache.name == "redis(degraded→memory)"
+        assert _degraded_gauge(metrics) == 1 and _backend_errors(metrics) == 1
+        clock.now += 2.0
+        assert await cache.get("k") == b"from memory"  # a probe, failed: 2 s more
+        assert primary.calls == 2 and _backend_errors(metrics) == 2
+        clock.now += 1.9
+        await cache.get("k")
+        assert primary.calls == 2
+        primary.down = False
+        clock.now += 0.1
+        assert await cache.get("k") is None  # the probe succeeds: the primary answers again
+        assert not cache.degraded and _degraded_gauge(metrics) == 0
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "ConnectionError" in warnings[0].getMessage()
+    assert "'k'" not in warnings[0].getMessage()
+    assert any("recovered" in r.getMessage() for r in caplog.records)
+
+
+async def test_fallback_sends_one_probe_at_a_time(clock: FakeClock) -> None:
+    primary, metrics = SwitchableBackend(clock), Metrics()
+    cache = FallbackCache(primary, MemoryCache(clock=clock), metrics=metrics, clock=clock)
+    primary.down = True
+    await cache.get("k")
+    clock.now += 2.0
+    primary.down, primary.gate = False, asyncio.Event()
+    probe = asyncio.create_task(cache.get("k"))
+    await asyncio.sleep(0)
+    assert primary.calls == 2  # the probe is waiting inside the primary
+    assert await cache.get("k") is None  # others are served from memory meanwhile
+    assert primary.calls == 2
+    primary.gate.set()
+    await probe
+    assert not cache.degraded
+
+
+async def test_fallback_gives_up_on_a_hanging_primary(clock: FakeClock) -> None:
+    primary, metrics = SwitchableBackend(clock), Metrics()
+    primary.gate = asyncio.Event()  # never set: the primary hangs
+    cache = FallbackCache(
+        primary, MemoryCache(clock=clock), metrics=metrics, clock=clock, primary_timeout_s=0.05
+    )
+    assert await cache.get("k") is None
+    assert cache.degraded and _degraded_gauge(metrics) == 1 and _backend_errors(metrics) == 1
+
+
+async def test_fallback_never_raises_even_when_both_fail(clock: FakeClock) -> None:
+    cache = FallbackCache(BrokenBackend(), BrokenBackend(), metrics=Metrics(), clock=clock)
+    assert await cache.get("k") is None
+    await cache.set("k", b"v", 10)
+    await cache.delete("k")
+    assert await cache.add("k", b"v", 10) is True  # no lease can be had: everyone loads
+    await cache.close()
+
+
+async def test_store_over_a_dead_primary_serves_from_memory(clock: FakeClock) -> None:
+    metrics = Metrics()
+    cache = FallbackCache(BrokenBackend(), MemoryCache(clock=clock), metrics=metrics, clock=clock)
+    store = _store(clock, metrics, cache)
+    assert await store.lookup("water", "bills", "x") is None
+    await store.store("water", "bills", "x", b"v", fresh_ttl=10, stale_ttl=10)
+    entry = await store.lookup("water", "bills", "x")
+    assert entry is not None and entry.payload == b"v"
+    assert _lookups(metrics, "bills", "error") == 0  # degraded, not failing
+    assert await store.ping() is True

@@ -1,0 +1,44 @@
+"""Fixtures shared by every test directory: a real Redis, found or started once per session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from cache.redis import RedisCache
+from tests.redis_server import delete_namespace, session_redis_url, unique_namespace
+
+# Generous next to production's 0.2 s: a busy CI machine must not make contract tests flaky.
+_TEST_SOCKET_TIMEOUT_S = 2.0
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis URL for this session: env REDIS_URL, else a throwaway local redis-server.
+
+    Skips when no Redis can be had, except under CI=true, where it fails (see tests/redis_server).
+    """
+    with session_redis_url() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis_cache(redis_url: str) -> AsyncIterator[tuple[RedisCache, str]]:
+    """A `RedisCache` on the session's Redis and a key prefix for this test alone.
+
+    Every key the test writes must start with the prefix: afterwards exactly those keys are
+    deleted (SCAN + DEL), leaving a shared Redis as it was found.
+    """
+    cache = RedisCache.from_url(redis_url, socket_timeout=_TEST_SOCKET_TIMEOUT_S)
+    if not await cache.ping():
+        await cache.close()
+        pytest.fail(f"Redis at {cache!r} does not answer PING", pytrace=False)
+    namespace = unique_namespace()
+    try:
+        yield cache, namespace
+    finally:
+        try:
+            await delete_namespace(cache.client, namespace)
+        finally:
+            await cache.close()
