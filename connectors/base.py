@@ -164,6 +164,7 @@ class AgencyConnector:
         kwargs: dict[str, Any],
     ) -> T:
         timeout = self._attempt_timeout()
+        cut_by_deadline = timeout < self.policy.timeout
         try:
             self.breaker.before_call()
         except CircuitOpen:
@@ -202,9 +203,17 @@ class AgencyConnector:
             return result
         except AgencyError as exc:
             outcome = _outcome_of(exc)
+            if outcome == "timeout" and cut_by_deadline:
+                outcome = "deadline"  # the caller ran out of time, not the agency
+            raise
+        except BaseException:
+            outcome = "cancelled"
             raise
         finally:
-            self.breaker.record(outcome in ("ok", "not_found"))
+            if outcome in ("deadline", "cancelled"):
+                self.breaker.abandon()  # says nothing about the agency's health
+            else:
+                self.breaker.record(outcome in ("ok", "not_found"))
             self._record(outcome, time.perf_counter() - started)
 
     def _attempt_timeout(self) -> float:

@@ -134,6 +134,12 @@ class CircuitBreaker:
         ):
             self._open()
 
+    def abandon(self) -> None:
+        """An admitted attempt ended without a verdict (cancelled, or cut short by the caller's
+        deadline): free its half-open probe slot without counting it either way."""
+        if self._state is CircuitState.HALF_OPEN and self._probes_started > self._probes_ok:
+            self._probes_started -= 1
+
     def force(self, state: CircuitState | None) -> None:
         """Ops override: hold the circuit OPEN or CLOSED, or release it (None)."""
         before = self.state

@@ -125,3 +125,21 @@ async def test_the_agency_recovering_brings_the_field_back(gateway: RunningGatew
     await gateway.sandbox.clear_fault("civil-registry")
     _, body = await gateway.query(QUERY, token=token, headers=DEADLINE)
     assert body["data"]["me"]["profile"]["firstName"]
+
+
+async def test_short_client_deadlines_do_not_open_an_agency_circuit(
+    gateway: RunningGateway,
+) -> None:
+    """Timeouts cut short by the caller's deadline say nothing about the agency's health."""
+    await gateway.sandbox.set_fault("water", FaultSpec(mode="slow", latency_p50_ms=1000))
+    query = "{ me { bills { sources { agency error { code } } } } }"
+    for _ in range(15):
+        _, body = await gateway.query(
+            query, token=gateway.token(COMPLETE), headers={"X-Request-Timeout": "0.2"}
+        )
+        water = {s["agency"]: s for s in body["data"]["me"]["bills"]["sources"]}["water"]
+        assert water["error"]["code"] == "AGENCY_TIMEOUT"
+    circuit = gateway.app[METRICS].registry.get_sample_value(
+        "panjereh_agency_circuit_state", {"agency": "water"}
+    )
+    assert circuit == 0

@@ -119,3 +119,14 @@ def test_ops_can_force_and_release(breaker: CircuitBreaker) -> None:
     assert breaker.state is CircuitState.CLOSED  # forced closed ignores failures
     breaker.force(None)
     assert breaker.state is CircuitState.CLOSED and not breaker.forced
+
+
+def test_an_abandoned_probe_frees_its_slot(breaker: CircuitBreaker, clock: Clock) -> None:
+    _fail(breaker, 4)
+    clock.now += 6.1
+    breaker.before_call()
+    breaker.before_call()
+    breaker.abandon()  # e.g. the client went away mid-probe
+    breaker.before_call()  # a slot is free again
+    with pytest.raises(CircuitOpen):
+        breaker.before_call()
