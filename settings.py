@@ -74,7 +74,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _redis_url_scheme(self) -> Self:
-        schemes = ("redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://")
+        schemes = (
+            "redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://",
+            "rediss+cluster://",
+        )  # fmt: skip
         if self.redis_url and not self.redis_url.startswith(schemes):
             raise ValueError(f"REDIS_URL must start with one of {', '.join(schemes)}")
         return self

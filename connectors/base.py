@@ -18,15 +18,16 @@ place (`_attempt`), with `raise … from exc`, so nothing above sees a transport
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import functools
 import logging
 import time
 import typing
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
-from xml.etree.ElementTree import ParseError
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter
@@ -44,6 +45,7 @@ from domain.errors import (
     AgencyError,
     AgencyNotFound,
     AgencyRateLimited,
+    AgencyRejected,
     AgencyTimeout,
     AgencyUnavailable,
     CircuitOpen,
@@ -145,8 +147,8 @@ class AgencyConnector:
         retrying = build_retrying(
             self.policy, sleep=self._sleep, before_sleep=self._on_retry, budget=self.retry_budget
         )
-        self.retry_budget.record_call()
-        return await retrying(self._attempt, method, self.base_url + path, parse, check, kwargs)
+        call = _Call(method, self.base_url + path, kwargs, parse, check)
+        return await retrying(self._attempt, call)
 
     def _on_retry(self, retry_state: RetryCallState) -> None:
         self.metrics.agency_retries.labels(self.agency_id).inc()
@@ -155,66 +157,88 @@ class AgencyConnector:
         self.metrics.agency_circuit_state.labels(agency).set(int(new))
         log.warning("circuit of %s: %s -> %s", agency, old.name, new.name)
 
-    async def _attempt(
-        self,
-        method: str,
-        url: str,
-        parse: Callable[[bytes], T],
-        check: Callable[[T], None] | None,
-        kwargs: dict[str, Any],
-    ) -> T:
+    async def _attempt(self, call: _Call[T]) -> T:
+        """One attempt: admitted by the breaker and the bulkhead, bounded by the timeout, its
+        outcome counted once (metrics, breaker) whatever happens."""
         timeout = self._attempt_timeout()
-        cut_by_deadline = timeout < self.policy.timeout
         try:
             self.breaker.before_call()
         except CircuitOpen:
             self.metrics.agency_requests.labels(self.agency_id, "circuit_open").inc()
             raise
+        if call.first:  # the retry budget counts calls the agency was actually sent
+            call.first = False
+            self.retry_budget.record_call()
         started = time.perf_counter()
         outcome = "ok"
         try:
-            try:
-                async with (
-                    asyncio.timeout(timeout),
-                    self._bulkhead,
-                    self.session.request(method, url, **kwargs) as response,
-                ):
-                    body = await response.read()
-                    status, headers = response.status, response.headers
-            except TimeoutError as exc:
-                raise AgencyTimeout(
-                    self.agency_id,
-                    f"{self.agency_id} did not answer within {timeout:.1f} s",
-                    transient=True,
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise AgencyUnavailable(
-                    self.agency_id, f"{self.agency_id} could not be reached", transient=True
-                ) from exc
+            async with self._slot(timeout):
+                left = timeout - (time.perf_counter() - started)  # the slot wait is part of it
+                status, headers, body = await self._exchange(call, max(left, 0.001))
             self._raise_for_status(status, headers)
-            try:
-                result = parse(body)
-            except (ValueError, ParseError) as exc:
-                raise AgencyBadResponse(
-                    self.agency_id, f"{self.agency_id} answered in an unexpected format"
-                ) from exc
-            if check is not None:
-                check(result)
-            return result
+            return self._interpret(call, body)
         except AgencyError as exc:
             outcome = _outcome_of(exc)
-            if outcome == "timeout" and cut_by_deadline:
-                outcome = "deadline"  # the caller ran out of time, not the agency
+            if outcome == "timeout" and timeout < self.policy.breaker.min_verdict_s:
+                outcome = "deadline"  # the caller left this attempt too little time to judge
             raise
-        except BaseException:
+        except asyncio.CancelledError:
             outcome = "cancelled"
             raise
+        except Exception:
+            outcome = "error"  # a fault of ours; logged where it surfaces, counted as a failure
+            raise
         finally:
-            if outcome in ("deadline", "cancelled"):
-                self.breaker.abandon()  # says nothing about the agency's health
+            if outcome in _NO_VERDICT:
+                self.breaker.abandon()
             else:
                 self.breaker.record(outcome in ("ok", "not_found"))
             self._record(outcome, time.perf_counter() - started)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, limit_s: float) -> AsyncIterator[None]:
+        """The bulkhead: wait for one of the agency's call slots, but not past the attempt's
+        time; a call that finds none is rejected here, before the agency is asked."""
+        try:
+            async with asyncio.timeout(limit_s):
+                await self._bulkhead.acquire()
+        except TimeoutError as exc:
+            raise AgencyRejected(
+                self.agency_id, f"too many calls to {self.agency_id} are in flight"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._bulkhead.release()
+
+    async def _exchange(self, call: _Call[Any], limit_s: float) -> tuple[int, Any, bytes]:
+        """The HTTP exchange, with transport failures translated into the error tree."""
+        try:
+            async with (
+                asyncio.timeout(limit_s),
+                self.session.request(call.method, call.url, **call.kwargs) as response,
+            ):
+                return response.status, response.headers, await response.read()
+        except TimeoutError as exc:
+            message = f"{self.agency_id} did not answer within {limit_s:.1f} s"
+            raise AgencyTimeout(self.agency_id, message, transient=True) from exc
+        except aiohttp.ClientError as exc:
+            message = f"{self.agency_id} could not be reached"
+            raise AgencyUnavailable(self.agency_id, message, transient=True) from exc
+
+    def _interpret(self, call: _Call[T], body: bytes) -> T:
+        """Parse and check the body; whatever a parser trips on means the payload was not as
+        documented."""
+        try:
+            result = call.parse(body)
+            if call.check is not None:
+                call.check(result)
+        except AgencyError:
+            raise
+        except Exception as exc:
+            message = f"{self.agency_id} answered in an unexpected format"
+            raise AgencyBadResponse(self.agency_id, message) from exc
+        return result
 
     def _attempt_timeout(self) -> float:
         deadline = current_deadline()
@@ -307,8 +331,25 @@ def operation(
     return decorate
 
 
+@dataclass(slots=True)
+class _Call(Generic[T]):
+    """One logical read, as each of its attempts needs it."""
+
+    method: str
+    url: str
+    kwargs: dict[str, Any]
+    parse: Callable[[bytes], T]
+    check: Callable[[T], None] | None
+    first: bool = True
+
+
+_NO_VERDICT = frozenset({"deadline", "cancelled", "rejected"})
+
+
 def _outcome_of(exc: AgencyError) -> str:
     match exc:
+        case AgencyRejected():
+            return "rejected"
         case AgencyRateLimited():
             return "rate_limited"
         case AgencyTimeout():

@@ -43,6 +43,9 @@ class BreakerPolicy:
     open_s: float = 15.0
     open_jitter: float = 0.2
     probe_calls: int = 2
+    min_verdict_s: float = 1.0
+    """An attempt cut short by the caller's deadline before this long says nothing of the
+    agency; one that had at least this long and still timed out counts as a failure."""
 
 
 Listener = Callable[[str, CircuitState, CircuitState], None]

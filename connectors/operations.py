@@ -1,14 +1,19 @@
 """The cache side of the pipeline for one agency: every `@operation` call goes through here.
 
-    fresh entry ─────────────▶ answer it (near expiry: also refresh in the background)
-    otherwise ─▶ local singleflight ─▶ cross-instance lease (cache `add`)
-                   holder: load from the agency ─▶ store fresh + stale windows
-                   others: wait for the holder's fill, else load themselves
-    agency failed ─▶ the stale entry, marked stale, while its stale window lasts
+    fresh entry ─────────────▶ answer it (near expiry: also start a background refresh)
+    otherwise ─▶ join or start the flight for this key (one task per key per process)
+                   flight: cross-instance lease (cache `add`)
+                     holder: load from the agency ─▶ store fresh + stale windows
+                     others: wait for the holder's fill, else load themselves
+    each caller waits for the flight only until its own deadline
+    flight failed (or the caller's deadline came first) ─▶ the caller's stale entry, marked stale
     agency said "not found" ─▶ a short negative entry
 
-State here (in-flight futures, background refresh tasks) is per process; what crosses processes
-goes through the cache backend only.
+A flight is a task of its own: a caller that is cancelled or runs out of time stops only its own
+wait, and the flight still fills the cache for the next request. It inherits the deadline of the
+request that started it (so retries are decided against that request's time left); a background
+refresh gets the agency's full retry budget instead. State here (flights) is per process; what
+crosses processes goes through the cache backend only.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from xml.etree.ElementTree import ParseError
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from cache.store import CacheEntry, CacheStore
 from connectors.deadline import Deadline, current_deadline, set_deadline
 from connectors.policy import AgencyPolicy
-from domain.errors import AgencyBadResponse, AgencyNotFound, AgencyUnavailable
+from domain.errors import (
+    AgencyBadResponse,
+    AgencyError,
+    AgencyNotFound,
+    AgencyTimeout,
+    AgencyUnavailable,
+)
 from domain.sourced import Fetched, Source
 from observability.metrics import Metrics
 
@@ -34,8 +45,10 @@ __all__ = ["OperationRunner"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Key = tuple[str, str]
 
 _FILL_POLL_S = 0.02
+_UNDECODABLE = object()
 
 
 class OperationRunner:
@@ -48,8 +61,14 @@ class OperationRunner:
         self.policy = policy
         self.cache = cache
         self.metrics = metrics
-        self._in_flight: dict[tuple[str, str], asyncio.Future[Any]] = {}
-        self._background: set[asyncio.Task[Any]] = set()
+        self._flights: dict[Key, asyncio.Task[Fetched[Any]]] = {}
+
+    @property
+    def flight_budget_s(self) -> float:
+        """How long one flight may take: every attempt, and the longest waits between them."""
+        p = self.policy
+        waits = max(p.backoff_max, p.max_retry_after) * (p.max_attempts - 1)
+        return p.timeout * p.max_attempts + waits
 
     async def run(
         self,
@@ -59,58 +78,97 @@ class OperationRunner:
         adapter: TypeAdapter[T],
     ) -> Fetched[T]:
         entry = await self.cache.lookup(self.agency_id, kind, subject)
+        value: Any = _UNDECODABLE
+        if entry is not None:
+            value = self._decode(entry, adapter, kind)
+            if value is _UNDECODABLE:
+                entry = None
         now = self.cache.clock()
         if entry is not None and entry.is_fresh(now):
             if self._due_for_refresh(entry, now):
-                self._refresh_in_background(kind, subject, load, adapter, entry)
-            return self._from_entry(entry, adapter, stale=False)
-        return await self._single_flight(
-            (kind, subject), lambda: self._load(kind, subject, load, adapter, entry)
-        )
+                self._flight((kind, subject), load, adapter, entry, background=True)
+            return self._answer(entry, value, stale=False)
+        flight = self._flight((kind, subject), load, adapter, entry)
+        try:
+            return await self._wait(flight)
+        except (AgencyUnavailable, AgencyBadResponse):
+            if entry is None or entry.not_found:
+                raise
+            self.metrics.stale_served.labels(self.agency_id).inc()
+            log.info("serving stale %s/%s after an agency failure", self.agency_id, kind)
+            return self._answer(entry, value, stale=True)
 
     async def close(self) -> None:
-        """Cancel background refreshes; called when the app shuts down."""
-        for task in list(self._background):
+        """Cancel flights still running; called when the app shuts down."""
+        flights = list(self._flights.values())
+        for task in flights:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*flights, return_exceptions=True)
 
-    async def _single_flight(
-        self, key: tuple[str, str], make: Callable[[], Awaitable[Fetched[T]]]
-    ) -> Fetched[T]:
-        pending = self._in_flight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Fetched[T]] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+    async def _wait(self, flight: asyncio.Task[Fetched[T]]) -> Fetched[T]:
+        """Wait for the flight, but no longer than this caller's deadline."""
+        deadline = current_deadline()
+        if deadline is None:
+            return await asyncio.shield(flight)
         try:
-            result = await make()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here: there may be no other waiter
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            del self._in_flight[key]
+            async with asyncio.timeout(max(0.0, deadline.remaining())):
+                return await asyncio.shield(flight)
+        except TimeoutError as exc:
+            message = f"{self.agency_id} did not answer within the request's deadline"
+            raise AgencyTimeout(self.agency_id, message) from exc
+
+    def _flight(
+        self,
+        key: Key,
+        load: Callable[[], Awaitable[T]],
+        adapter: TypeAdapter[T],
+        entry: CacheEntry | None,
+        *,
+        background: bool = False,
+    ) -> asyncio.Task[Fetched[T]]:
+        """The running flight for `key`, or a new one."""
+        flight = self._flights.get(key)
+        if flight is not None:
+            return flight
+
+        async def fly() -> Fetched[T]:
+            if background or current_deadline() is None:
+                set_deadline(Deadline.after(self.flight_budget_s))
+            return await self._load(key, load, adapter, entry)
+
+        flight = asyncio.get_running_loop().create_task(fly())
+        self._flights[key] = flight
+        flight.add_done_callback(lambda done: self._landed(key, done))
+        return flight
+
+    def _landed(self, key: Key, flight: asyncio.Task[Any]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if flight.cancelled():
+            return
+        exc = flight.exception()  # retrieved here, so a flight nobody awaited is not reported
+        if exc is not None and not isinstance(exc, AgencyError):
+            log.error("flight %s/%s failed", self.agency_id, key[0], exc_info=exc)
 
     async def _load(
         self,
-        kind: str,
-        subject: str,
+        key: Key,
         load: Callable[[], Awaitable[T]],
         adapter: TypeAdapter[T],
         entry: CacheEntry | None,
     ) -> Fetched[T]:
-        lease_s = self.policy.timeout * self.policy.max_attempts + 1.0
+        kind, subject = key
+        lease_s = self.flight_budget_s + 1.0
         leased = await self.cache.acquire_lease(self.agency_id, kind, subject, lease_s)
         if not leased:
             newer_than = entry.fetched_at if entry else 0.0
             filled = await self._wait_for_fill(kind, subject, newer_than, lease_s)
             if filled is not None:
-                return self._from_entry(filled, adapter, stale=False)
+                value = self._decode(filled, adapter, kind)
+                if value is not _UNDECODABLE:
+                    return self._answer(filled, value, stale=False)
         try:
-            return await self._fetch_and_store(kind, subject, load, adapter, entry)
+            return await self._fetch_and_store(kind, subject, load, adapter)
         finally:
             if leased:
                 await self.cache.release_lease(self.agency_id, kind, subject)
@@ -118,8 +176,8 @@ class OperationRunner:
     async def _wait_for_fill(
         self, kind: str, subject: str, newer_than: float, lease_s: float
     ) -> CacheEntry | None:
-        """Another instance holds the lease: wait for what it stores, but leave enough of the
-        deadline for one attempt of our own in case the holder never fills it."""
+        """Another instance holds the lease: wait for what it stores, but leave enough time
+        for one attempt of our own in case the holder never fills it."""
         deadline = current_deadline()
         wait = lease_s
         if deadline is not None:
@@ -134,33 +192,21 @@ class OperationRunner:
         return None
 
     async def _fetch_and_store(
-        self,
-        kind: str,
-        subject: str,
-        load: Callable[[], Awaitable[T]],
-        adapter: TypeAdapter[T],
-        entry: CacheEntry | None,
+        self, kind: str, subject: str, load: Callable[[], Awaitable[T]], adapter: TypeAdapter[T]
     ) -> Fetched[T]:
         policy, agency = self.policy, self.agency_id
         try:
             try:
                 value = await load()
             except (ValueError, ParseError) as exc:  # the mapping found the answer inconsistent
-                raise AgencyBadResponse(
-                    agency, f"{agency} answered with inconsistent data"
-                ) from exc
+                message = f"{agency} answered with inconsistent data"
+                raise AgencyBadResponse(agency, message) from exc
         except AgencyNotFound:
             await self.cache.store(
                 agency, kind, subject, b"", not_found=True,
                 fresh_ttl=policy.not_found_ttl, stale_ttl=policy.not_found_ttl,
             )  # fmt: skip
             raise
-        except (AgencyUnavailable, AgencyBadResponse):
-            if entry is None or entry.not_found:
-                raise
-            self.metrics.stale_served.labels(agency).inc()
-            log.info("serving stale %s/%s after an agency failure", agency, kind)
-            return self._from_entry(entry, adapter, stale=True)
         stored = await self.cache.store(
             agency, kind, subject, adapter.dump_json(value),
             fresh_ttl=policy.fresh_ttl, stale_ttl=policy.stale_ttl,
@@ -171,37 +217,22 @@ class OperationRunner:
         ahead = self.policy.refresh_ahead * self.policy.fresh_ttl
         return not entry.not_found and entry.fresh_until - now < ahead
 
-    def _refresh_in_background(
-        self,
-        kind: str,
-        subject: str,
-        load: Callable[[], Awaitable[T]],
-        adapter: TypeAdapter[T],
-        entry: CacheEntry,
-    ) -> None:
-        key = (kind, subject)
-        if key in self._in_flight:
-            return
+    def _decode(self, entry: CacheEntry, adapter: TypeAdapter[T], kind: str) -> Any:
+        """The entry's value; an entry that no longer fits the model (written by another
+        version of the gateway, or damaged) is a miss, not an error."""
+        if entry.not_found:
+            return None
+        try:
+            return adapter.validate_json(entry.payload)
+        except ValidationError:
+            log.warning(
+                "undecodable cache entry for %s/%s; treated as a miss", self.agency_id, kind
+            )
+            return _UNDECODABLE
 
-        async def refresh() -> None:
-            # The request that noticed may finish first; the refresh gets its own deadline.
-            set_deadline(Deadline.after(self.policy.timeout * self.policy.max_attempts))
-            try:
-                await self._single_flight(
-                    key, lambda: self._load(kind, subject, load, adapter, entry)
-                )
-            except (AgencyUnavailable, AgencyBadResponse, AgencyNotFound) as exc:
-                log.info("background refresh of %s/%s failed: %s", self.agency_id, kind,
-                         type(exc).__name__)  # fmt: skip
-
-        task = asyncio.get_running_loop().create_task(refresh())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    def _from_entry(self, entry: CacheEntry, adapter: TypeAdapter[T], *, stale: bool) -> Fetched[T]:
+    def _answer(self, entry: CacheEntry, value: Any, *, stale: bool) -> Fetched[Any]:
         if entry.not_found:
             raise AgencyNotFound(self.agency_id, f"{self.agency_id} holds no such record")
-        value = adapter.validate_json(entry.payload)
         return Fetched(value, Source(self.agency_id, _utc(entry.fetched_at), stale=stale))
 
 

@@ -3,7 +3,8 @@
 Agencies name their fields in camelCase, snake_case or PascalCase and write dates as Jalali
 strings with whatever digits they like; these bases and annotated types absorb that once, so a
 connector's wire model reads as plain Python and a malformed value fails validation (which the
-pipeline reports as AGENCY_BAD_RESPONSE).
+pipeline reports as AGENCY_BAD_RESPONSE). Validation errors never quote the input: payloads hold
+personal data and errors end up in logs.
 """
 
 from __future__ import annotations
@@ -31,19 +32,23 @@ __all__ = [
 class CamelWire(BaseModel):
     """A JSON object whose keys are camelCase; fields are declared in snake_case."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, hide_input_in_errors=True
+    )
 
 
 class SnakeWire(BaseModel):
     """A JSON object whose keys are already snake_case."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
 
 class PascalWire(BaseModel):
     """An XML/JSON record whose keys are PascalCase."""
 
-    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, frozen=True, hide_input_in_errors=True
+    )
 
 
 def _jalali_date(value: object) -> dt.date:

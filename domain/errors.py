@@ -9,6 +9,7 @@ parent's code unless it is given its own.
     │   ├── AgencyUnavailable          AGENCY_UNAVAILABLE   retryable
     │   │   ├── AgencyTimeout          AGENCY_TIMEOUT       retryable
     │   │   ├── CircuitOpen            CIRCUIT_OPEN         retryable
+    │   │   ├── AgencyRejected         AGENCY_UNAVAILABLE   retryable (bulkhead full)
     │   │   └── AgencyRateLimited      RATE_LIMITED         retryable, retry_after
     │   ├── AgencyBadResponse          AGENCY_BAD_RESPONSE
     │   └── AgencyNotFound             NOT_FOUND
@@ -31,6 +32,7 @@ __all__ = [
     "AgencyError",
     "AgencyNotFound",
     "AgencyRateLimited",
+    "AgencyRejected",
     "AgencyTimeout",
     "AgencyUnavailable",
     "CircuitOpen",
@@ -89,6 +91,10 @@ class AgencyTimeout(AgencyUnavailable):
 
 class CircuitOpen(AgencyUnavailable):
     """The agency's circuit is open: it was not called at all."""
+
+
+class AgencyRejected(AgencyUnavailable):
+    """Too many calls to the agency were in flight (the bulkhead): it was not called."""
 
 
 class AgencyRateLimited(AgencyUnavailable):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -10,10 +11,12 @@ from typing import Generic, TypeVar
 from domain.errors import AgencyError, AgencyNotFound
 from domain.sourced import Source
 from schema.aggregates import SourceError, SourceState, SourceStatus
-from schema.error_codes import error_extensions
+from schema.error_codes import INTERNAL, error_extensions
 from schema.types import SourceInfo
 
 __all__ = ["Gathered", "SourcePart", "gather_parts"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -47,6 +50,10 @@ async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
             statuses.append(SourceStatus(agency=part.agency, state=SourceState.OK, source=None))
         elif isinstance(result, AgencyError):
             statuses.append(_unavailable(part.agency, result))
+        elif isinstance(result, Exception):
+            # A fault of ours in one part must not take the whole list (and `me`) down.
+            log.error("%s part of an aggregated list failed", part.agency, exc_info=result)
+            statuses.append(_internal(part.agency))
         elif isinstance(result, BaseException):
             raise result
         else:
@@ -57,6 +64,13 @@ async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
                 SourceStatus(agency=part.agency, state=state, source=SourceInfo.of(source))
             )
     return Gathered(items, statuses)
+
+
+def _internal(agency: str) -> SourceStatus:
+    error = SourceError(
+        code=INTERNAL, message="Internal error; it has been logged.", retryable=False
+    )
+    return SourceStatus(agency=agency, state=SourceState.UNAVAILABLE, source=None, error=error)
 
 
 def _unavailable(agency: str, exc: AgencyError) -> SourceStatus:

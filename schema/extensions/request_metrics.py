@@ -25,9 +25,9 @@ class RequestMetrics(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             outcome = "ok"
-        elif result.data:
+        elif result.data and any(value is not None for value in result.data.values()):
             outcome = "partial"
         else:
-            outcome = "error"
+            outcome = "error"  # nothing the client asked for could be answered
         metrics.graphql_requests.labels(outcome).inc()
         metrics.graphql_request_duration.observe(time.perf_counter() - started)

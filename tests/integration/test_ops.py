@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox import PERSONAS
+from server import CONNECTORS
 from tests.support.gateway import RunningGateway
 
 STATUS = "{ agencies { id title up circuit circuitForced retryInSeconds } }"
@@ -38,3 +39,17 @@ async def test_ops_sees_every_agency_and_can_force_a_circuit(gateway: RunningGat
     assert body["data"]["setCircuit"]["circuitForced"] is False
     _, body = await gateway.query(FORCE, token=ops, variables={"agency": "nope", "state": "OPEN"})
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_forcing_a_circuit_needs_the_ops_scope(gateway: RunningGateway) -> None:
+    for token in (
+        gateway.token(PERSONAS["complete"]),
+        gateway.service_token("caseworker-app", ["citizen:read"]),
+        None,
+    ):
+        _, body = await gateway.query(
+            FORCE, token=token, variables={"agency": "water", "state": "OPEN"}
+        )
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "UNAUTHENTICATED"}
+    assert gateway.app[CONNECTORS].water.breaker.forced is False

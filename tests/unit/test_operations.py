@@ -1,0 +1,175 @@
+"""The operations layer on an in-memory cache with a fake clock: no sockets, no agency.
+
+`load` functions stand in for the agency call (the thing replaced); `OperationRunner`, the cache
+store and the memory backend are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import TypeAdapter
+
+from cache.memory import MemoryCache
+from cache.store import CacheStore
+from connectors.deadline import Deadline, set_deadline
+from connectors.operations import OperationRunner
+from connectors.policy import AgencyPolicy
+from domain.errors import AgencyNotFound, AgencyTimeout, AgencyUnavailable
+from observability.metrics import Metrics
+
+ADAPTER: TypeAdapter[list[int]] = TypeAdapter(list[int])
+POLICY = AgencyPolicy(timeout=1.0, fresh_ttl=10, stale_ttl=100, not_found_ttl=5, refresh_ahead=0.2)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Agency:
+    """A stand-in agency: answers `value`, or raises `error`, after `delay` seconds."""
+
+    def __init__(self, value: list[int] | None = None, delay: float = 0.0) -> None:
+        self.value = value or [1]
+        self.delay = delay
+        self.error: Exception | None = None
+        self.calls = 0
+
+    async def __call__(self) -> list[int]:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return list(self.value)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def runner(clock: Clock, metrics: Metrics) -> OperationRunner:
+    store = CacheStore(MemoryCache(clock=clock), key_secret=b"k", metrics=metrics, clock=clock)
+    return OperationRunner("water", POLICY, store, metrics)
+
+
+@pytest.fixture(autouse=True)
+def no_deadline() -> None:
+    set_deadline(None)
+
+
+def _stale_served(metrics: Metrics) -> float:
+    value = metrics.registry.get_sample_value("panjereh_stale_served_total", {"agency": "water"})
+    return value or 0.0
+
+
+async def test_identical_concurrent_calls_share_one_load(runner: OperationRunner) -> None:
+    agency = Agency(delay=0.05)
+    results = await asyncio.gather(*(runner.run("bills", "x", agency, ADAPTER) for _ in range(20)))
+    assert agency.calls == 1
+    assert {tuple(r.value) for r in results} == {(1,)}
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_others(runner: OperationRunner) -> None:
+    agency = Agency(delay=0.1)
+    leader = asyncio.create_task(runner.run("bills", "x", agency, ADAPTER))
+    await asyncio.sleep(0.01)
+    follower = asyncio.create_task(runner.run("bills", "x", agency, ADAPTER))
+    await asyncio.sleep(0.01)
+    leader.cancel()
+    assert (await follower).value == [1]
+    assert agency.calls == 1
+
+
+async def test_each_caller_waits_only_until_its_own_deadline(runner: OperationRunner) -> None:
+    agency = Agency(delay=0.3)
+    patient = asyncio.create_task(runner.run("bills", "x", agency, ADAPTER))
+
+    async def hurried() -> None:
+        set_deadline(Deadline.after(0.05))
+        await runner.run("bills", "x", agency, ADAPTER)
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(AgencyTimeout):
+        await hurried()
+    assert asyncio.get_running_loop().time() - started < 0.2
+    assert (await patient).value == [1]  # the flight went on and answered the patient caller
+    assert agency.calls == 1
+
+
+async def test_stale_copy_is_served_marked_when_the_agency_fails(
+    runner: OperationRunner, clock: Clock, metrics: Metrics
+) -> None:
+    agency = Agency()
+    fresh = await runner.run("bills", "x", agency, ADAPTER)
+    clock.now += 50  # past fresh, within stale
+    agency.error = AgencyUnavailable("water", "down", transient=True)
+    stale = await runner.run("bills", "x", agency, ADAPTER)
+    assert stale.value == [1] and stale.source.stale is True
+    assert stale.source.fetched_at == fresh.source.fetched_at
+    assert _stale_served(metrics) == 1
+    clock.now += 60  # past the stale window too
+    with pytest.raises(AgencyUnavailable):
+        await runner.run("bills", "x", agency, ADAPTER)
+
+
+async def test_near_expiry_answers_at_once_and_refreshes_in_the_background(
+    runner: OperationRunner, clock: Clock, metrics: Metrics
+) -> None:
+    agency = Agency(value=[1])
+    await runner.run("bills", "x", agency, ADAPTER)
+    clock.now += 9  # inside the last 20% of the fresh window
+    agency.value = [2]
+    answer = await runner.run("bills", "x", agency, ADAPTER)
+    assert answer.value == [1] and answer.source.stale is False
+    await asyncio.sleep(0.01)  # let the refresh land
+    assert agency.calls == 2
+    assert (await runner.run("bills", "x", agency, ADAPTER)).value == [2]
+    agency.error = AgencyUnavailable("water", "down", transient=True)
+    clock.now += 9
+    await runner.run("bills", "x", agency, ADAPTER)  # starts a refresh that fails
+    await asyncio.sleep(0.01)
+    assert _stale_served(metrics) == 0  # nobody was served stale data
+
+
+async def test_not_found_is_cached_briefly(runner: OperationRunner, clock: Clock) -> None:
+    agency = Agency()
+    agency.error = AgencyNotFound("water", "no such customer")
+    for _ in range(3):
+        with pytest.raises(AgencyNotFound):
+            await runner.run("bills", "x", agency, ADAPTER)
+    assert agency.calls == 1
+    clock.now += 6
+    with pytest.raises(AgencyNotFound):
+        await runner.run("bills", "x", agency, ADAPTER)
+    assert agency.calls == 2
+
+
+async def test_an_entry_that_no_longer_fits_the_model_is_a_miss(
+    runner: OperationRunner,
+) -> None:
+    await runner.cache.store("water", "bills", "x", b'{"not": "a list"}', fresh_ttl=10,
+                             stale_ttl=10)  # fmt: skip
+    agency = Agency(value=[7])
+    assert (await runner.run("bills", "x", agency, ADAPTER)).value == [7]
+    assert agency.calls == 1
+
+
+async def test_close_cancels_flights_in_progress(runner: OperationRunner) -> None:
+    agency = Agency(delay=10)
+    caller = asyncio.create_task(runner.run("bills", "x", agency, ADAPTER))
+    await asyncio.sleep(0.01)
+    await runner.close()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
