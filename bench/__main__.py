@@ -3,12 +3,15 @@
 Everything in one run on one machine, because DESIGN.md §9 asks for ratios to the bare aiohttp
 ceiling measured alongside, never for absolute numbers carried over from elsewhere. Children are
 started in a `Children` context whose exit (normal, error, Ctrl-C or SIGTERM) terminates them.
+The outage scenarios (`hang-*`, bench/outage.py) make one agency hang through the sandbox's admin
+API and force its circuit through the gateway's ops API, each undone when the scenario ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -20,7 +23,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import aiohttp
+
 from bench.load import Probe, Result, Target, measure
+from bench.outage import (
+    OUTAGES,
+    STALE_FRESH_TTL_S,
+    Control,
+    OutageError,
+    OutageScenario,
+    hanging,
+    outage_judge,
+    prime,
+    stale_gateway_env,
+)
 from bench.processes import (
     ROOT,
     ChildError,
@@ -33,12 +49,15 @@ from bench.processes import (
 if str(ROOT) not in sys.path:  # the ME document lives in tests/, which is not installed
     sys.path.insert(0, str(ROOT))
 
-SCENARIOS = ("bare", "me-warm", "me-cold")
+SCENARIOS = ("bare", "me-warm", "me-cold", *OUTAGES)
+# Names that stand for several scenarios.
+ALIASES = {"hang-stale-warm": ("hang-closed-stale", "hang-open-stale")}
 # The complete persona's own mobile number: mobileCheck answers MATCH for it, NO_MATCH for others.
 MOBILE = "09121234567"
 # me-cold's expected rate, generously (DESIGN §9: ~90/s a core), for pre-minting tokens; a faster
 # run still gets a distinct citizen per request, minted as it goes (see ColdTokens).
 COLD_MAX_RPS = 300
+OUTAGE_AGENCY = "tax"
 
 
 def log(message: str) -> None:
@@ -57,14 +76,23 @@ def _latency(text: str) -> tuple[int, int]:
 
 
 def _scenarios(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    given = [name.strip() for name in text.split(",") if name.strip()]
+    names = [each for name in given for each in ALIASES.get(name, (name,))]
     unknown = sorted(set(names) - set(SCENARIOS))
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"unknown scenario(s) {', '.join(unknown) or '(none)'}; choose from "
-            + ", ".join(SCENARIOS)
+            + ", ".join([*SCENARIOS, *ALIASES])
         )
     return list(dict.fromkeys(names))
+
+
+def _agency(text: str) -> str:
+    from sandbox import AGENCY_IDS
+
+    if text not in AGENCY_IDS:
+        raise argparse.ArgumentTypeError(f"unknown agency {text!r}; one of {', '.join(AGENCY_IDS)}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
         default=(0, 0),
         metavar="LOW-HIGH",
         help="agency latency; default 0-0 so that CPU, not waiting, is measured",
+    )
+    parser.add_argument(
+        "--outage-agency",
+        type=_agency,
+        default=OUTAGE_AGENCY,
+        metavar="AGENCY",
+        help=f"the agency the hang-* scenarios make hang (default {OUTAGE_AGENCY})",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write figures as JSON")
     return parser
@@ -157,6 +192,27 @@ def _warm_headers() -> Callable[[], Mapping[str, str]]:
     return lambda: headers
 
 
+def _ops_token() -> str:
+    """A service token with scope `ops`, signed like the citizens' tokens (default Settings)."""
+    from auth.tokens import TokenIssuer
+    from settings import Settings
+
+    s = Settings()
+    issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
+    return issuer.service("bench", ["ops"])
+
+
+def _is_cold(name: str) -> bool:
+    return name == "me-cold" or (name in OUTAGES and OUTAGES[name].cache == "cold")
+
+
+def _server_of(name: str) -> str:
+    """Which child answers a scenario: `bare`, `gateway` or `gateway-stale`."""
+    if name == "bare":
+        return "bare"
+    return OUTAGES[name].gateway if name in OUTAGES else "gateway"
+
+
 async def _run_scenarios(
     args: argparse.Namespace,
     urls: Mapping[str, str],
@@ -164,35 +220,117 @@ async def _run_scenarios(
 ) -> tuple[list[Result], dict[str, Any]]:
     """Each scenario in turn, against the same children; notes for the report alongside."""
     me_body = _me_body()  # bare gets the same request body: reading it is part of the ceiling
-    notes: dict[str, Any] = {"me_query_bytes": len(me_body)}
+    notes: dict[str, Any] = {"me_query_bytes": len(me_body), "distinct_citizens": {}, "outage": {}}
     results: list[Result] = []
-    for name in args.scenarios:
-        if name == "bare":
-            target = Target(f"{urls['bare']}/graphql", me_body, lambda: _headers(None))
-        elif name == "me-warm":
-            target = Target(f"{urls['gateway']}/graphql", me_body, _warm_headers())
-        else:
-            count = int((args.duration + args.warmup) * COLD_MAX_RPS) + 500
-            log(f"minting {count} tokens for distinct citizens (me-cold)")
-            cold = ColdTokens(count)
-            target = Target(f"{urls['gateway']}/graphql", me_body, cold)
+    cold_names = [name for name in args.scenarios if _is_cold(name)]
+    cold: ColdTokens | None = None
+    if cold_names:
+        # One stream of citizens for every cold scenario: a citizen that me-cold has put in the
+        # gateway's cache would make a later cold scenario warm for its agencies.
+        count = len(cold_names) * int((args.duration + args.warmup) * COLD_MAX_RPS) + 500
+        log(f"minting {count} tokens for distinct citizens ({', '.join(cold_names)})")
+        cold = ColdTokens(count)
+    warm = _warm_headers()
+    async with contextlib.AsyncExitStack() as stack:
+        control: Control | None = None
+        if any(name in OUTAGES for name in args.scenarios):
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            )
+            control = Control(session, urls["admin"], _ops_token())
+        for name in args.scenarios:
+            used_before = cold.used if cold else 0
+            if name in OUTAGES:
+                assert control is not None
+                spec = OUTAGES[name]
+                headers = cold if spec.cache == "cold" else warm
+                assert headers is not None
+                result, notes["outage"][name] = await _run_outage(
+                    args,
+                    spec,
+                    gateway=urls[spec.gateway],
+                    control=control,
+                    body=me_body,
+                    headers=headers,
+                    probes=probes[name],
+                )
+            else:
+                if name == "bare":
+                    target = Target(f"{urls['bare']}/graphql", me_body, lambda: _headers(None))
+                elif name == "me-warm":
+                    target = Target(f"{urls['gateway']}/graphql", me_body, warm)
+                else:
+                    assert cold is not None
+                    target = Target(f"{urls['gateway']}/graphql", me_body, cold)
+                log(
+                    f"running {name}: {args.warmup:g} s warm-up + {args.duration:g} s, "
+                    f"{args.concurrency} workers"
+                )
+                result = await measure(
+                    name,
+                    target,
+                    concurrency=args.concurrency,
+                    duration_s=args.duration,
+                    warmup_s=args.warmup,
+                    probes=probes[name],
+                )
+            if cold is not None and _is_cold(name):
+                notes["distinct_citizens"][name] = cold.used - used_before
+            if name == "me-cold" and cold is not None:
+                notes["me_cold_distinct_citizens"] = cold.used - used_before
+                notes["me_cold_tokens_minted_during_run"] = cold.minted_in_run
+            results.append(result)
+    return results, notes
+
+
+async def _run_outage(
+    args: argparse.Namespace,
+    spec: OutageScenario,
+    *,
+    gateway: str,
+    control: Control,
+    body: bytes,
+    headers: Callable[[], Mapping[str, str]],
+    probes: Mapping[str, Probe],
+) -> tuple[Result, dict[str, Any]]:
+    """One hang-* scenario: prime the cache if it is to be warm, make the agency hang with its
+    circuit forced, measure, undo; figures plus what the sandbox and the ops API said."""
+    agency = args.outage_agency
+    url = f"{gateway}/graphql"
+    if spec.cache != "cold":
+        await prime(control.session, url, body, headers())  # the agency is still up here
+        if spec.cache == "stale":
+            await asyncio.sleep(STALE_FRESH_TTL_S + 0.2)  # past its fresh window: stale from now
+    async with hanging(control, gateway, agency, spec.circuit) as seen:
+        calls_before = await control.calls(agency)
         log(
-            f"running {name}: {args.warmup:g} s warm-up + {args.duration:g} s, "
+            f"running {spec.name}: {agency} hanging, circuit forced {spec.circuit} on "
+            f"{spec.gateway}; {args.warmup:g} s warm-up + {args.duration:g} s, "
             f"{args.concurrency} workers"
         )
         result = await measure(
-            name,
-            target,
+            spec.name,
+            Target(url, body, headers, outage_judge(agency, spec.expected_code)),
             concurrency=args.concurrency,
             duration_s=args.duration,
             warmup_s=args.warmup,
-            probes=probes[name],
+            probes=probes,
+            counters={"upstream_calls": lambda: control.calls(agency)},
         )
-        if name == "me-cold":
-            notes["me_cold_distinct_citizens"] = cold.used
-            notes["me_cold_tokens_minted_during_run"] = cold.minted_in_run
-        results.append(result)
-    return results, notes
+        calls_after = await control.calls(agency)
+        seen_after = await control.circuit(gateway, agency)
+    if seen_after != seen:
+        log(f"warning: in {spec.name} the circuit ended {seen_after}, not {seen}")
+    return result, {
+        "agency": agency,
+        "circuit_forced": spec.circuit,
+        "circuit_seen": {"start": seen[0], "end": seen_after[0], "forced": seen_after[1]},
+        "cache": spec.cache,
+        "gateway": spec.gateway,
+        "expected_code": spec.expected_code,
+        "upstream_calls_window": result.counters.get("upstream_calls"),
+        "upstream_calls_scenario": calls_after - calls_before,
+    }
 
 
 def _machine() -> dict[str, Any]:
@@ -220,8 +358,9 @@ def _fmt(value: float | None, spec: str, unit: str = "") -> str:
 
 def _table(results: Sequence[Result]) -> Iterator[str]:
     bare = next((r for r in results if r.scenario == "bare"), None)
+    w = max(len("scenario"), *(len(r.scenario) for r in results))
     head = (
-        f"{'scenario':<9} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} "
+        f"{'scenario':<{w}} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'vs bare':>8} {'server cpu':>10} {'sandbox cpu':>11} {'client cpu':>10}"
     )
     yield head
@@ -230,11 +369,50 @@ def _table(results: Sequence[Result]) -> Iterator[str]:
         ratio = r.rps / bare.rps if bare and bare.rps else None
         cpu = r.cpu_percent
         yield (
-            f"{r.scenario:<9} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} "
+            f"{r.scenario:<{w}} {r.requests:>9} {r.errors:>7} {r.rps:>9.1f} "
             f"{_fmt(r.percentile(50), '.2f'):>8} {_fmt(r.percentile(99), '.2f'):>8} "
             f"{_fmt(ratio, '.4f'):>8} {_fmt(cpu.get('server'), '.0f', '%'):>10} "
             f"{_fmt(cpu.get('sandbox'), '.0f', '%'):>11} {_fmt(cpu.get('client'), '.0f', '%'):>10}"
         )
+
+
+def _outage_table(
+    agency: str, results: Sequence[Result], outage: Mapping[str, Mapping[str, Any]]
+) -> Iterator[str]:
+    """The outage rows again, with how the outage agency's part was served and how often the
+    gateway still called it."""
+    from connectors.registry import CONNECTOR_CLASSES
+    from settings import Settings
+
+    policy = CONNECTOR_CLASSES[agency].policy
+    yield (
+        f"outage: {agency} hanging (sandbox fault hang); its timeout {policy.timeout:g} s, up to "
+        f"{policy.max_attempts} attempts, request deadline {Settings().request_deadline_s:g} s"
+    )
+    rows = [r for r in results if r.scenario in outage]
+    w = max(len("scenario"), *(len(r.scenario) for r in rows))
+    head = (
+        f"{'scenario':<{w}} {'circuit':>7} {'gateway':>13} {'requests':>9} {'missing':>8} "
+        f"{'stale':>7} {'fresh':>7} {'calls':>7} {'calls/req':>9} {'calls all':>9}"
+    )
+    yield head
+    yield "-" * len(head)
+    for r in rows:
+        info = outage[r.scenario]
+        calls = info["upstream_calls_window"]
+        per = calls / r.requests if calls is not None and r.requests else None
+        yield (
+            f"{r.scenario:<{w}} {info['circuit_seen']['start']:>7} {info['gateway']:>13} "
+            f"{r.requests:>9} {r.parts['missing']:>8} {r.parts['stale']:>7} "
+            f"{r.parts['fresh']:>7} {_fmt(calls, '.0f'):>7} {_fmt(per, '.2f'):>9} "
+            f"{info['upstream_calls_scenario']:>9}"
+        )
+    yield (
+        f"missing / stale / fresh: the {agency} part of the answer was absent (only its expected "
+        "error),\n  served from the cache marked stale, or served from the cache fresh; calls: "
+        f"requests the sandbox's\n  {agency} received in the measured window (calls all: from "
+        "fault set to fault cleared)"
+    )
 
 
 def _report(
@@ -242,7 +420,12 @@ def _report(
 ) -> dict[str, Any]:
     machine = _machine()
     low, high = args.sandbox_latency_ms
+    outage: Mapping[str, Mapping[str, Any]] = notes.get("outage", {})
     print("\n".join(_table(results)))
+    if outage:
+        print()
+        print("\n".join(_outage_table(args.outage_agency, results, outage)))
+        print()
     print(
         f"machine: {machine['cores']} cores ({machine['usable_cores']} usable)"
         f"{', ' + machine['cpu'] if machine['cpu'] else ''}; {machine['python']}; "
@@ -252,12 +435,19 @@ def _report(
         f"parameters: duration {args.duration:g} s, warm-up {args.warmup:g} s, concurrency "
         f"{args.concurrency}, sandbox latency {low}-{high} ms, ME query "
         f"{notes.get('me_query_bytes', 0)} B, mobile {MOBILE}"
-        + (
-            f", me-cold citizens {notes['me_cold_distinct_citizens']} distinct"
-            if "me_cold_distinct_citizens" in notes
-            else ""
-        )
     )
+    citizens = notes.get("distinct_citizens") or {}
+    if citizens:
+        print(
+            "cold citizens (each used once in the run): "
+            + ", ".join(f"{name} {n}" for name, n in citizens.items())
+        )
+    if any(info["gateway"] == "gateway-stale" for info in outage.values()):
+        env = stale_gateway_env(args.outage_agency)
+        print(
+            "hang-*-stale ran on a second gateway started with "
+            + " ".join(f"{k}='{v}'" for k, v in env.items())
+        )
     print("cpu: % of one core during the measured window (server = bare or gateway process)")
     for r in results:
         if r.errors:
@@ -266,6 +456,18 @@ def _report(
             if all(kind.startswith("NOT_FOUND") for kind in r.error_kinds):
                 print("  (all NOT_FOUND: agencies that hold nothing for that citizen, an answer)")
             print(f"  e.g. {r.error_sample}")
+        if r.tolerated_kinds:
+            kinds = ", ".join(f"{k} ×{n}" for k, n in r.tolerated_kinds.most_common(6))
+            more = len(r.tolerated_kinds) - 6
+            print(
+                f"expected in {r.scenario} (not errors): {kinds}"
+                + (f" and {more} more kinds" if more > 0 else "")
+            )
+        if not r.requests:
+            print(
+                f"{r.scenario}: no request completed inside the {args.duration:g} s window; each "
+                "took longer (see bench/README.md: run it with a longer --duration)"
+            )
         if r.unfinished:
             print(f"{r.scenario}: {r.unfinished} workers still waiting when the run stopped")
     bare = next((r for r in results if r.scenario == "bare"), None)
@@ -273,7 +475,10 @@ def _report(
     for r in results:
         figures = r.as_dict()
         figures["ratio_to_bare"] = round(r.rps / bare.rps, 5) if bare and bare.rps else None
+        if r.scenario in outage:
+            figures["outage"] = dict(outage[r.scenario])
         scenarios[r.scenario] = figures
+    parameters = {k: v for k, v in notes.items() if k != "outage"}
     return {
         "machine": machine,
         "parameters": {
@@ -283,7 +488,9 @@ def _report(
             "sandbox_latency_ms": [low, high],
             "scenarios": args.scenarios,
             "mobile": MOBILE,
-            **notes,
+            "outage_agency": args.outage_agency,
+            "stale_gateway_env": stale_gateway_env(args.outage_agency),
+            **parameters,
         },
         "scenarios": scenarios,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -297,27 +504,31 @@ def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start what the chosen scenarios need, measure them, report; always stop the children."""
-    gateway_needed = any(s.startswith("me-") for s in args.scenarios)
+    # `gateway` for me-* and hang-*-cold/warm; `gateway-stale`, the same with a short fresh TTL
+    # for the outage agency, only for hang-*-stale (a second process: policies are read at start).
+    gateways = sorted({_server_of(name) for name in args.scenarios} - {"bare"})
     with Children(log) as children:
         urls: dict[str, str] = {}
         servers: dict[str, Probe] = {}
         sandbox_cpu: Probe = lambda: None  # noqa: E731
-        if gateway_needed:
+        if gateways:
             low, high = args.sandbox_latency_ms
             log(f"starting sandbox agencies (latency {low}-{high} ms)")
-            sandbox, agencies = start_sandbox(children, args.sandbox_latency_ms)
+            sandbox, agencies, urls["admin"] = start_sandbox(children, args.sandbox_latency_ms)
             sandbox_cpu = sandbox.cpu_seconds
-            log(f"starting gateway over {len(agencies)} agencies")
-            gateway, urls["gateway"] = start_gateway(children, agencies)
-            log(f"gateway pid {gateway.pid} at {urls['gateway']} (attach a profiler here)")
-            servers["gateway"] = gateway.cpu_seconds
+        for name in gateways:
+            env = stale_gateway_env(args.outage_agency) if name == "gateway-stale" else None
+            log(f"starting {name} over {len(agencies)} agencies" + (f" with {env}" if env else ""))
+            gateway, urls[name] = start_gateway(children, agencies, name=name, env=env)
+            log(f"{name} pid {gateway.pid} at {urls[name]} (attach a profiler here)")
+            servers[name] = gateway.cpu_seconds
         if "bare" in args.scenarios:
             log("starting bare aiohttp ceiling")
             bare, urls["bare"] = start_bare(children)
             servers["bare"] = bare.cpu_seconds
         probes = {
             name: {
-                "server": servers["bare" if name == "bare" else "gateway"],
+                "server": servers[_server_of(name)],
                 "sandbox": sandbox_cpu if name != "bare" else (lambda: None),
                 "client": time.process_time,
             }
@@ -339,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         return run(args)
-    except ChildError as exc:
+    except (ChildError, OutageError) as exc:
         log(f"bench: {exc}")
         return 1
     except KeyboardInterrupt:

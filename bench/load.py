@@ -5,7 +5,9 @@ question is "how many requests a second can one gateway process answer", not "wh
 beyond saturation". Throughput counts the requests that complete inside the measured window;
 each of those has its latency recorded (no sampling), so p99 is exact. A request is an error if
 the transport fails, the status is not 200, or the body has a GraphQL `errors` key (a partial
-answer is still an error here: the benchmark must not quietly measure failures as speed).
+answer is still an error here: the benchmark must not quietly measure failures as speed). A
+scenario that provokes failures on purpose (an agency outage) passes its own `judge`, which says
+which errors it expects (tolerated, counted apart) and how the failing agency's part was served.
 """
 
 from __future__ import annotations
@@ -15,16 +17,52 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-__all__ = ["Probe", "Result", "Target", "measure"]
+__all__ = [
+    "Judge",
+    "Probe",
+    "Result",
+    "Tally",
+    "Target",
+    "Verdict",
+    "error_kind",
+    "judge_strict",
+    "measure",
+]
 
 # Where the CPU went during the measured window: name → cumulative CPU seconds (or None).
 Probe = Callable[[], float | None]
+# A cumulative count read over the network (e.g. the sandbox's calls to one agency), or None.
+Tally = Callable[[], Awaitable[float | None]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one answered request means for the scenario.
+
+    `unexpected` error kinds make the request an error; `tolerated` ones were expected by the
+    scenario and are only counted; `part` names how an outage scenario's agency part was served
+    (`missing`, `stale`, `fresh`), None outside outage scenarios.
+    """
+
+    unexpected: tuple[str, ...] = ()
+    tolerated: tuple[str, ...] = ()
+    part: str | None = None
+
+
+# Judges a decoded GraphQL answer (a dict with `data` and maybe `errors`).
+Judge = Callable[[dict[str, Any]], Verdict]
+
+
+def judge_strict(document: dict[str, Any]) -> Verdict:
+    """The default: every GraphQL error is an error, listed as `CODE(agency)`."""
+    errors = document.get("errors") or []
+    return Verdict(unexpected=tuple(sorted({error_kind(e) for e in errors})))
 
 
 @dataclass(frozen=True)
@@ -38,6 +76,7 @@ class Target:
     url: str
     body: bytes
     headers: Callable[[], Mapping[str, str]]
+    judge: Judge = judge_strict
 
 
 @dataclass
@@ -51,7 +90,11 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     error_kinds: Counter[str] = field(default_factory=Counter)
     error_sample: str | None = None
+    tolerated: int = 0  # requests whose only errors were expected ones (not in `errors`)
+    tolerated_kinds: Counter[str] = field(default_factory=Counter)
+    parts: Counter[str] = field(default_factory=Counter)
     cpu_percent: dict[str, float | None] = field(default_factory=dict)
+    counters: dict[str, float | None] = field(default_factory=dict)
     unfinished: int = 0
 
     @property
@@ -76,7 +119,11 @@ class Result:
             "duration_s": self.duration_s,
             "error_kinds": dict(self.error_kinds.most_common()),
             "error_sample": self.error_sample,
+            "tolerated": self.tolerated,
+            "tolerated_kinds": dict(self.tolerated_kinds.most_common()),
+            "parts": dict(self.parts.most_common()),
             "cpu_percent": {k: _round(v) for k, v in self.cpu_percent.items()},
+            "counters": self.counters,
             "unfinished": self.unfinished,
         }
 
@@ -93,13 +140,15 @@ async def measure(
     duration_s: float,
     warmup_s: float,
     probes: Mapping[str, Probe] | None = None,
+    counters: Mapping[str, Tally] | None = None,
     request_timeout_s: float = 30.0,
 ) -> Result:
     """Run `concurrency` workers for `warmup_s` + `duration_s` seconds; figures for the window.
 
     `probes` are sampled at the window's start and end, giving each probed process's CPU use as a
     percentage of one core during the window: this tells whether the server, the sandbox or the
-    load generator itself was the bottleneck.
+    load generator itself was the bottleneck. `counters` are read at the same two moments and
+    their differences kept in `Result.counters` (e.g. upstream calls made during the window).
     """
     result = Result(scenario, duration_s)
     # One connection per worker, kept alive: the gateway's mobile clients reuse connections too.
@@ -113,25 +162,33 @@ async def measure(
         async def worker() -> None:
             while clock() < window_end:
                 began = clock()
-                error = await _send(session, target)
+                verdict, sample = await _send(session, target)
                 done = clock()
                 if window_start <= done <= window_end:
                     result.requests += 1
                     result.latencies_ms.append((done - began) * 1000)
-                    if error is not None:
-                        kinds, sample = error
+                    if verdict.part is not None:
+                        result.parts[verdict.part] += 1
+                    if verdict.unexpected:
                         result.errors += 1
-                        result.error_kinds.update(kinds)
+                        result.error_kinds.update(verdict.unexpected)
                         result.error_sample = result.error_sample or sample
+                    elif verdict.tolerated:
+                        result.tolerated += 1
+                    result.tolerated_kinds.update(verdict.tolerated)
 
         async def sample_cpu() -> None:
             wall = clock
             await asyncio.sleep(max(0.0, window_start - wall()))
             before = _sample(probes or {})
             t0 = wall()
+            counted = await _count(counters or {})
             await asyncio.sleep(max(0.0, window_end - wall()))
             after = _sample(probes or {})
             elapsed = wall() - t0
+            for name, value in (await _count(counters or {})).items():
+                first = counted.get(name)
+                result.counters[name] = None if value is None or first is None else value - first
             for name, value in after.items():
                 first = before.get(name)
                 result.cpu_percent[name] = (
@@ -159,27 +216,43 @@ def _sample(probes: Mapping[str, Probe]) -> dict[str, float | None]:
     return {name: probe() for name, probe in probes.items()}
 
 
-async def _send(session: aiohttp.ClientSession, target: Target) -> tuple[list[str], str] | None:
-    """One request; None if it succeeded, else (error kinds, a short sample of what was wrong)."""
+async def _count(counters: Mapping[str, Tally]) -> dict[str, float | None]:
+    values: dict[str, float | None] = {}
+    for name, counter in counters.items():
+        try:
+            values[name] = await counter()
+        except Exception:  # whatever went wrong, the count is unknown ("-"), never zero
+            values[name] = None
+    return values
+
+
+async def _send(session: aiohttp.ClientSession, target: Target) -> tuple[Verdict, str | None]:
+    """One request: the scenario's verdict on it, and a short sample of what was wrong if the
+    verdict lists unexpected errors."""
     try:
         async with session.post(target.url, data=target.body, headers=target.headers()) as resp:
             payload = await resp.read()
-            if resp.status != 200:
-                return [f"HTTP {resp.status}"], payload[:300].decode("utf-8", "replace")
-            document = json.loads(payload)
+            status = resp.status
+        document = json.loads(payload) if status == 200 else None
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        return [type(exc).__name__], repr(exc)[:300]
-    errors = document.get("errors") if isinstance(document, dict) else None
-    if errors:
-        return sorted({_error_kind(e) for e in errors}), json.dumps(errors[0], ensure_ascii=False)[
-            :300
-        ]
-    if not isinstance(document, dict) or document.get("data") is None:
-        return ["no data"], payload[:300].decode("utf-8", "replace")
-    return None
+        return Verdict(unexpected=(type(exc).__name__,)), repr(exc)[:300]
+    raw = payload[:300].decode("utf-8", "replace")
+    if status != 200:
+        return Verdict(unexpected=(f"HTTP {status}",)), raw
+    if not isinstance(document, dict):
+        return Verdict(unexpected=("no data",)), raw
+    verdict = target.judge(document)
+    if verdict.unexpected:
+        unexpected = set(verdict.unexpected)
+        errors = document.get("errors") or []
+        shown = next((e for e in errors if error_kind(e) in unexpected), None)
+        return verdict, raw if shown is None else json.dumps(shown, ensure_ascii=False)[:300]
+    if document.get("data") is None:
+        return Verdict(unexpected=("no data",)), raw
+    return verdict, None
 
 
-def _error_kind(error: Any) -> str:
+def error_kind(error: Any) -> str:
     """`CODE` or `CODE(agency)` from a GraphQL error's extensions, for the error breakdown."""
     extensions = error.get("extensions") if isinstance(error, dict) else None
     if not isinstance(extensions, dict):

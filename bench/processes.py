@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -71,7 +71,9 @@ def _die_with_parent() -> None:
 class Child:
     """One child process with drained output, readiness checks, CPU accounting and shutdown."""
 
-    def __init__(self, name: str, argv: Sequence[str]) -> None:
+    def __init__(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self._tail: deque[str] = deque(maxlen=40)
@@ -80,6 +82,7 @@ class Child:
         self.proc = subprocess.Popen(
             self.argv,
             cwd=ROOT,
+            env={**os.environ, **env} if env else None,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -186,8 +189,8 @@ class Children:
         self._children: list[Child] = []
         self._log = log
 
-    def start(self, name: str, argv: Sequence[str]) -> Child:
-        child = Child(name, argv)
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Child:
+        child = Child(name, argv, env)
         self._children.append(child)
         return child
 
@@ -206,8 +209,11 @@ class Children:
         self.close()
 
 
-def start_sandbox(children: Children, latency_ms: tuple[int, int]) -> tuple[Child, dict[str, str]]:
-    """`python -m sandbox`; returns it and its agency id → base URL map (its first stdout line)."""
+def start_sandbox(
+    children: Children, latency_ms: tuple[int, int]
+) -> tuple[Child, dict[str, str], str]:
+    """`python -m sandbox`; returns it, its agency id → base URL map and its admin URL (both from
+    its first stdout line)."""
     low, high = latency_ms
     child = children.start(
         "sandbox",
@@ -225,17 +231,25 @@ def start_sandbox(children: Children, latency_ms: tuple[int, int]) -> tuple[Chil
     )
     line = child.first_line(timeout_s=60)
     try:
-        agencies = json.loads(line)["agencies"]
+        urls = json.loads(line)
+        agencies, admin = urls["agencies"], str(urls["admin"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ChildError(f"sandbox's first line is not its URL map: {line!r}") from exc
-    return child, {str(k): str(v) for k, v in agencies.items()}
+    return child, {str(k): str(v) for k, v in agencies.items()}, admin
 
 
-def start_gateway(children: Children, agencies: dict[str, str]) -> tuple[Child, str]:
-    """`python server.py` in front of the given agencies; returns it and its base URL once ready."""
+def start_gateway(
+    children: Children,
+    agencies: dict[str, str],
+    *,
+    name: str = "gateway",
+    env: Mapping[str, str] | None = None,
+) -> tuple[Child, str]:
+    """`python server.py` in front of the given agencies, with `env` added to the environment
+    (e.g. `PANJEREH_AGENCY_POLICIES`); returns it and its base URL once ready."""
     port = free_port()
     child = children.start(
-        "gateway",
+        name,
         [
             sys.executable,
             "server.py",
@@ -248,6 +262,7 @@ def start_gateway(children: Children, agencies: dict[str, str]) -> tuple[Child, 
             "--log-level",
             "WARNING",
         ],
+        env,
     )
     base = f"http://{HOST}:{port}"
     child.wait_http_ok(f"{base}/readyz", timeout_s=60)

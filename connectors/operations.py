@@ -89,8 +89,9 @@ class OperationRunner:
                 self._flight((kind, subject), load, adapter, entry, background=True)
             return self._answer(entry, value, stale=False)
         flight = self._flight((kind, subject), load, adapter, entry)
+        has_stale = entry is not None and not entry.not_found
         try:
-            return await self._wait(flight)
+            return await self._wait(flight, self.policy.stale_grace_s if has_stale else None)
         except (AgencyUnavailable, AgencyBadResponse):
             if entry is None or entry.not_found:
                 raise
@@ -105,13 +106,17 @@ class OperationRunner:
             task.cancel()
         await asyncio.gather(*flights, return_exceptions=True)
 
-    async def _wait(self, flight: asyncio.Task[Fetched[T]]) -> Fetched[T]:
-        """Wait for the flight, but no longer than this caller's deadline."""
+    async def _wait(self, flight: asyncio.Task[Fetched[T]], grace_s: float | None) -> Fetched[T]:
+        """Wait for the flight, but no longer than this caller's deadline, nor, when the caller
+        has a stale copy to fall back on, than the grace the policy gives a slow agency."""
         deadline = current_deadline()
-        if deadline is None:
+        limits = [deadline.remaining()] if deadline is not None else []
+        if grace_s is not None:
+            limits.append(grace_s)
+        if not limits:
             return await asyncio.shield(flight)
         try:
-            async with asyncio.timeout(max(0.0, deadline.remaining())):
+            async with asyncio.timeout(max(0.0, min(limits))):
                 return await asyncio.shield(flight)
         except TimeoutError as exc:
             message = f"{self.agency_id} did not answer within the request's deadline"

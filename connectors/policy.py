@@ -20,7 +20,9 @@ class AgencyPolicy:
     Times are seconds. `timeout` bounds one attempt and is further cut to the request's time left.
     `fresh_ttl` is how long an answer is served without asking again; `stale_ttl` how long it is
     kept to be served, marked stale, while the agency fails; in the last `refresh_ahead` part of
-    the fresh window an answer is served and refreshed in the background. `max_concurrent` is
+    the fresh window an answer is served and refreshed in the background. A caller holding a stale
+    copy waits at most `stale_grace_s` for the agency before it is served the copy (the agency
+    call goes on and refreshes the cache if it succeeds). `max_concurrent` is
     the bulkhead: at most that many calls to this agency are in flight, so a hanging agency
     cannot take every connection and task from the others.
     """
@@ -34,6 +36,7 @@ class AgencyPolicy:
     stale_ttl: float = 86_400.0
     not_found_ttl: float = 60.0
     refresh_ahead: float = 0.2
+    stale_grace_s: float = 1.0
     max_concurrent: int = 32
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry_budget: RetryBudgetPolicy = field(default_factory=RetryBudgetPolicy)

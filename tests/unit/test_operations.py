@@ -173,3 +173,20 @@ async def test_close_cancels_flights_in_progress(runner: OperationRunner) -> Non
     await runner.close()
     with pytest.raises(asyncio.CancelledError):
         await caller
+
+
+async def test_a_caller_with_a_stale_copy_waits_only_the_grace_period(
+    clock: Clock, metrics: Metrics
+) -> None:
+    store = CacheStore(MemoryCache(clock=clock), key_secret=b"k", metrics=metrics, clock=clock)
+    runner = OperationRunner("water", POLICY.replace(stale_grace_s=0.05), store, metrics)
+    agency = Agency(value=[1])
+    await runner.run("bills", "x", agency, ADAPTER)
+    clock.now += 50
+    agency.value, agency.delay = [2], 0.3  # the agency has become slow
+    started = asyncio.get_running_loop().time()
+    answer = await runner.run("bills", "x", agency, ADAPTER)
+    assert asyncio.get_running_loop().time() - started < 0.2
+    assert answer.value == [1] and answer.source.stale is True
+    await asyncio.sleep(0.35)  # the call went on and refreshed the cache
+    assert (await runner.run("bills", "x", agency, ADAPTER)).value == [2]
