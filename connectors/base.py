@@ -174,7 +174,10 @@ class AgencyConnector:
         try:
             async with self._slot(timeout):
                 left = timeout - (time.perf_counter() - started)  # the slot wait is part of it
-                status, headers, body = await self._exchange(call, max(left, 0.001))
+                if left < _MIN_CALL_S:
+                    message = f"no time was left to call {self.agency_id}"
+                    raise AgencyRejected(self.agency_id, message)
+                status, headers, body = await self._exchange(call, left)
             self._raise_for_status(status, headers)
             return self._interpret(call, body)
         except AgencyError as exc:
@@ -344,6 +347,7 @@ class _Call(Generic[T]):
 
 
 _NO_VERDICT = frozenset({"deadline", "cancelled", "rejected"})
+_MIN_CALL_S = 0.05  # an agency call with less time than this would only be wasted on it
 
 
 def _outcome_of(exc: AgencyError) -> str:

@@ -176,3 +176,21 @@ def _valid(first9: str) -> str:
     from domain.identifiers import national_code_check_digit
 
     return first9 + str(national_code_check_digit(first9))
+
+
+async def test_the_bulkhead_keeps_a_hanging_agency_to_its_own_slots() -> None:
+    policies = _policies(tax={"max_concurrent": 2})
+    async with running_gateway(agency_policies=policies) as gw:
+        await gw.sandbox.set_fault("tax", FaultSpec(mode="hang"))
+        citizens = [_valid(f"{n:09d}") for n in range(301, 321)]
+        answers = await asyncio.gather(
+            *(gw.query(QUERY, token=gw.token(code), headers=DEADLINE) for code in citizens)
+        )
+        tax_calls = gw.sandbox.calls("tax")
+    assert tax_calls <= 2  # the rest were refused before reaching the agency
+    for status, body in answers:
+        assert status == 200
+        sources = {s["agency"]: s for s in body["data"]["me"]["bills"]["sources"]}
+        assert sources["tax"]["state"] == "UNAVAILABLE"
+        assert sources["tax"]["error"]["code"] in {"AGENCY_TIMEOUT", "AGENCY_UNAVAILABLE"}
+        assert all(s["state"] == "OK" for a, s in sources.items() if a != "tax")
