@@ -8,9 +8,11 @@ HTTP session) and closed in reverse order. Nothing lives in module globals.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -234,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.path}")
         return 0
     app = create_app(settings)
-    app.on_startup.append(_announce)
+    python = shlex.quote(os.path.relpath(sys.executable))  # how to run this interpreter again
+    app.on_startup.append(functools.partial(_announce, python=python))
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
 
@@ -244,7 +247,8 @@ def _require_development(settings: Settings) -> None:
         raise SystemExit("development tokens exist only in development mode")
 
 
-async def _announce(app: web.Application) -> None:
+async def _announce(app: web.Application, *, python: str) -> None:
+    """Tell the person who started the gateway where it is and how to try it."""
     settings = app[SETTINGS]
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
@@ -253,11 +257,15 @@ async def _announce(app: web.Application) -> None:
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]
+        issuer = TokenIssuer(
+            settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+        )
         lines += [
             f"  sandbox agencies on loopback; admin at {app[SANDBOX].admin_url}",
             "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),
-            "  a development token for a citizen:",
-            f"    python server.py dev-token {example}",
+            f"  a development token for a citizen: {python} server.py dev-token <national code>",
+            f"  e.g. for {example} (valid 12 h):",
+            f"    {issuer.citizen(example)}",
             "  then send it as `Authorization: Bearer <token>` with a query such as",
             "    { me { profile { firstName lastName } bills { totalAmount items { amount } } } }",
         ]
