@@ -32,6 +32,10 @@ class CacheBackend(Protocol):
         """Remove `key` if present."""
         ...
 
+    async def delete_if(self, key: str, value: bytes) -> bool:
+        """Remove `key` only while it still holds `value` (releasing one's own lease)."""
+        ...
+
     async def close(self) -> None:
         """Release connections; the backend is not used afterwards."""
         ...

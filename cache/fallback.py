@@ -91,6 +91,9 @@ class FallbackCache:
     async def delete(self, key: str) -> None:
         await self._call(lambda b: b.delete(key), None)
 
+    async def delete_if(self, key: str, value: bytes) -> bool:
+        return await self._call(lambda b: b.delete_if(key, value), False)
+
     async def close(self) -> None:
         for backend in (self.primary, self.fallback):
             try:

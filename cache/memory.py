@@ -59,5 +59,11 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._items.pop(key, None)
 
+    async def delete_if(self, key: str, value: bytes) -> bool:
+        if await self.get(key) != value:
+            return False
+        del self._items[key]
+        return True
+
     async def close(self) -> None:
         self._items.clear()

@@ -121,6 +121,11 @@ class RedisCache:
     async def delete(self, key: str) -> None:
         await self._client.delete(key)
 
+    async def delete_if(self, key: str, value: bytes) -> bool:
+        # Compare and delete in one step on the server, so a lease that expired and was taken by
+        # another instance is never released by its former holder.
+        return bool(await self._client.eval(_DELETE_IF_SCRIPT, 1, key, value))
+
     async def ping(self) -> bool:
         """Whether Redis answers PING now; never raises."""
         try:
@@ -150,6 +155,9 @@ def _redact(url: str) -> str:
 
 
 _MAX_CONNECTIONS = 256
+_DELETE_IF_SCRIPT = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 
 
 def _plain_client(url: str, scheme: str, options: dict[str, Any]) -> aioredis.Redis:

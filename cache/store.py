@@ -124,18 +124,22 @@ class CacheStore:
             await self._guard("set", self.backend.set(key, self._encode(key, entry), keep), None)
         return entry
 
-    async def acquire_lease(self, agency: str, kind: str, subject: str, ttl: float) -> bool:
-        """Take the short lease that makes this instance the one to load `subject`.
+    async def acquire_lease(self, agency: str, kind: str, subject: str, ttl: float) -> bytes | None:
+        """Take the short lease that makes this instance the one to load `subject`: its token,
+        or None when another instance holds it.
 
-        True also when the cache cannot answer: then every instance loads for itself, which
+        A token also when the cache cannot answer: then every instance loads for itself, which
         costs upstream calls but never availability.
         """
         key = self.key_for(agency, kind, subject) + ":lease"
-        return bool(await self._guard("add", self.backend.add(key, b"1", ttl), True))
+        token = os.urandom(16)
+        taken = await self._guard("add", self.backend.add(key, token, ttl), True)
+        return token if taken else None
 
-    async def release_lease(self, agency: str, kind: str, subject: str) -> None:
+    async def release_lease(self, agency: str, kind: str, subject: str, token: bytes) -> None:
+        """Release the lease if this holder still has it (it may have expired and moved on)."""
         key = self.key_for(agency, kind, subject) + ":lease"
-        await self._guard("delete", self.backend.delete(key), None)
+        await self._guard("delete", self.backend.delete_if(key, token), None)
 
     async def _guard(self, op: str, call: Awaitable[T], failed: T) -> T:
         try:

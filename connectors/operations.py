@@ -164,8 +164,8 @@ class OperationRunner:
     ) -> Fetched[T]:
         kind, subject = key
         lease_s = self.flight_budget_s + 1.0
-        leased = await self.cache.acquire_lease(self.agency_id, kind, subject, lease_s)
-        if not leased:
+        lease = await self.cache.acquire_lease(self.agency_id, kind, subject, lease_s)
+        if lease is None:
             newer_than = entry.fetched_at if entry else 0.0
             filled = await self._wait_for_fill(kind, subject, newer_than, lease_s)
             if filled is not None:
@@ -175,8 +175,8 @@ class OperationRunner:
         try:
             return await self._fetch_and_store(kind, subject, load, adapter)
         finally:
-            if leased:
-                await self.cache.release_lease(self.agency_id, kind, subject)
+            if lease is not None:
+                await self.cache.release_lease(self.agency_id, kind, subject, lease)
 
     async def _wait_for_fill(
         self, kind: str, subject: str, newer_than: float, lease_s: float

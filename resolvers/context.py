@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from auth.principal import Principal
 from connectors.registry import Connectors
+from domain.errors import QueryTooComplex
 from domain.sourced import Fetched
 from observability.metrics import Metrics
 
@@ -20,17 +21,32 @@ __all__ = ["GatewayContext", "RequestLoaders"]
 T = TypeVar("T")
 
 
+MAX_AGENCY_LOOKUPS = 64
+"""Distinct agency lookups one request may make: the full `me` query needs 17, so this leaves
+room for a caseworker's few citizens while a query of hundreds of aliased fields cannot turn
+one request into hundreds of agency calls."""
+
+
 class RequestLoaders:
     """One DataLoader per agency operation, living as long as one request.
 
     Two fields that need the same agency answer for the same citizen share one call; each key
-    fails alone (its exception is its result), as strawberry's DataLoader allows.
+    fails alone (its exception is its result), as strawberry's DataLoader allows. Past
+    `max_lookups` distinct lookups the request is QUERY_TOO_COMPLEX.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_lookups: int = MAX_AGENCY_LOOKUPS) -> None:
         self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
+        self._seen: set[tuple[Callable[..., Any], tuple[Hashable, ...]]] = set()
+        self._max = max_lookups
 
     async def load(self, op: Callable[..., Awaitable[Fetched[T]]], *args: Hashable) -> Fetched[T]:
+        if (op, args) not in self._seen:
+            if len(self._seen) >= self._max:
+                raise QueryTooComplex(
+                    f"this query asks agencies for more than {self._max} distinct things"
+                )
+            self._seen.add((op, args))
         loader = self._loaders.get(op)
         if loader is None:
 

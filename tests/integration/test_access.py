@@ -98,3 +98,13 @@ async def test_mobile_of_someone_else_does_not_match(gateway: RunningGateway) ->
 
 def _agencies(gateway: RunningGateway) -> list[str]:
     return [c.agency_id for c in gateway.app[CONNECTORS]]
+
+
+async def test_a_query_cannot_fan_out_into_hundreds_of_agency_calls(
+    gateway: RunningGateway,
+) -> None:
+    checks = " ".join(f'm{i}: mobileCheck(mobile: "0912{i:07d}") {{ matches }}' for i in range(100))
+    _, body = await gateway.query(f"{{ me {{ {checks} }} }}", token=gateway.token(COMPLETE))
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {"QUERY_TOO_COMPLEX"}
+    assert gateway.sandbox.calls("shahkar") <= 64

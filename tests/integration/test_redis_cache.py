@@ -93,6 +93,16 @@ async def test_redis_adds_only_when_absent(redis_cache: tuple[RedisCache, str]) 
 
 
 @pytest.mark.redis
+async def test_redis_deletes_only_its_own_value(redis_cache: tuple[RedisCache, str]) -> None:
+    cache, ns = redis_cache
+    await cache.set(f"{ns}lease", b"mine", ttl=5)
+    assert await cache.delete_if(f"{ns}lease", b"theirs") is False
+    assert await cache.get(f"{ns}lease") == b"mine"
+    assert await cache.delete_if(f"{ns}lease", b"mine") is True
+    assert await cache.get(f"{ns}lease") is None
+
+
+@pytest.mark.redis
 async def test_redis_concurrent_adds_grant_one_lease(redis_cache: tuple[RedisCache, str]) -> None:
     cache, ns = redis_cache
     results = await asyncio.gather(*(cache.add(f"{ns}lease", b"1", ttl=5) for _ in range(20)))
@@ -132,9 +142,10 @@ async def test_cache_store_over_redis(redis_cache: tuple[RedisCache, str]) -> No
     await store.store("water", "bills", "0012345679", b"payload", fresh_ttl=10, stale_ttl=60)
     entry = await store.lookup("water", "bills", "0012345679")
     assert entry is not None and entry.payload == b"payload" and not entry.not_found
-    assert await store.acquire_lease("water", "bills", "0012345679", ttl=5) is True
-    assert await store.acquire_lease("water", "bills", "0012345679", ttl=5) is False
-    await store.release_lease("water", "bills", "0012345679")
+    lease = await store.acquire_lease("water", "bills", "0012345679", ttl=5)
+    assert lease is not None
+    assert await store.acquire_lease("water", "bills", "0012345679", ttl=5) is None
+    await store.release_lease("water", "bills", "0012345679", lease)
     keys = [k async for k in cache.client.scan_iter(match=f"{ns}*")]
     assert keys and all(b"0012345679" not in k for k in keys)
     assert _lookups(metrics, "bills", "hit") == 1
@@ -381,8 +392,8 @@ async def test_cache_store_over_fallback_with_redis_down() -> None:
             await store.store("water", "bills", "x", b"bills", fresh_ttl=10, stale_ttl=60)
             entry = await store.lookup("water", "bills", "x")
             assert entry is not None and entry.payload == b"bills"
-            assert await store.acquire_lease("post", "address", "x", ttl=5) is True
-            assert await store.acquire_lease("post", "address", "x", ttl=5) is False
+            assert await store.acquire_lease("post", "address", "x", ttl=5) is not None
+            assert await store.acquire_lease("post", "address", "x", ttl=5) is None
             assert await store.ping() is True  # degraded counts as ready
             assert _lookups(metrics, "bills", "miss") == 1
             assert _lookups(metrics, "bills", "hit") == 1

@@ -70,6 +70,15 @@ async def test_backend_adds_only_when_absent(backend: CacheBackend, clock: FakeC
     assert await backend.get("lease") == b"fourth"
 
 
+async def test_backend_deletes_only_its_own_value(backend: CacheBackend) -> None:
+    await backend.set("lease", b"mine", ttl=5)
+    assert await backend.delete_if("lease", b"theirs") is False
+    assert await backend.get("lease") == b"mine"
+    assert await backend.delete_if("lease", b"mine") is True
+    assert await backend.get("lease") is None
+    assert await backend.delete_if("lease", b"mine") is False
+
+
 async def test_memory_cache_evicts_least_recently_used(clock: FakeClock) -> None:
     cache = MemoryCache(max_entries=2, clock=clock)
     await cache.set("a", b"a", 10)
@@ -201,12 +210,17 @@ async def test_tampered_or_foreign_entries_are_misses(clock: FakeClock) -> None:
 
 async def test_leases_are_exclusive_until_released(clock: FakeClock) -> None:
     store = _store(clock, Metrics())
-    assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
-    assert await store.acquire_lease("water", "bills", "x", ttl=5) is False
-    await store.release_lease("water", "bills", "x")
-    assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
-    clock.now += 6
-    assert await store.acquire_lease("water", "bills", "x", ttl=5) is True
+    first = await store.acquire_lease("water", "bills", "x", ttl=5)
+    assert first is not None
+    assert await store.acquire_lease("water", "bills", "x", ttl=5) is None
+    await store.release_lease("water", "bills", "x", first)
+    second = await store.acquire_lease("water", "bills", "x", ttl=5)
+    assert second is not None
+    clock.now += 6  # the second holder's lease expired; a third instance takes it
+    third = await store.acquire_lease("water", "bills", "x", ttl=5)
+    assert third is not None
+    await store.release_lease("water", "bills", "x", second)  # late release: not its lease now
+    assert await store.acquire_lease("water", "bills", "x", ttl=5) is None
 
 
 class SwitchableBackend(MemoryCache):
