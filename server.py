@@ -123,7 +123,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         )
         app[CONNECTORS] = connectors
         app[VIEW] = GatewayView(
-            schema=build_schema(),
+            schema=build_schema(production=settings.mode == "production"),
             connectors=connectors,
             metrics=app[METRICS],
             verifier=TokenVerifier(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -34,16 +36,20 @@ class PanjerehSchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> PanjerehSchema:
-    """The gateway's schema with the parser and validation caches DESIGN §9 measured."""
+def build_schema(*, production: bool = False) -> PanjerehSchema:
+    """The gateway's schema with the parser and validation caches DESIGN §9 measured; in
+    production, without introspection or field suggestions (DESIGN §7)."""
+    extensions: list[Any] = [
+        RequestMetrics,
+        ErrorCodes,
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+    ]
+    if production:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return PanjerehSchema(
         query=Query,
         mutation=OpsMutation,
-        extensions=[
-            RequestMetrics,
-            ErrorCodes,
-            lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
-        ],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production),
     )

@@ -16,7 +16,7 @@ from sandbox import PERSONAS
 from server import METRICS, create_app
 from settings import Settings
 from tests.integration.queries import ME, PROFILE
-from tests.support.gateway import RunningGateway
+from tests.support.gateway import RunningGateway, running_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLETE = PERSONAS["complete"]
@@ -136,3 +136,21 @@ async def test_request_outcomes_are_counted(gateway: RunningGateway) -> None:
     for outcome in ("error", "partial", "ok"):
         value = registry.get_sample_value("panjereh_graphql_requests_total", {"outcome": outcome})
         assert value == 1, outcome
+
+
+async def test_production_mode_hides_the_schema() -> None:
+    production = {
+        "mode": "production",
+        "jwt_secret": "a-production-secret-of-enough-length",
+        "cache_key_secret": "shared",
+    }
+    async with running_gateway(**production) as gw:
+        _, body = await gw.query("{ __schema { types { name } } }")
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        _, body = await gw.query("{ mee { nationalCode } }")
+        assert "Did you mean" not in body["errors"][0]["message"]
+        async with gw.client.get(f"{gw.url}/graphql", headers={"Accept": "text/html"}) as response:
+            assert "graphiql" not in (await response.text()).lower()
+    async with running_gateway() as gw:  # development keeps both for the front-end teams
+        _, body = await gw.query("{ __schema { types { name } } }")
+        assert "errors" not in body
