@@ -6,6 +6,7 @@ Adding an agency is one connector module, one line in `Connectors` and its id in
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,9 +65,7 @@ class Connectors:
         raise KeyError(agency_id)
 
 
-_CLASSES: dict[str, type[AgencyConnector]] = {
-    field.name: globals()[str(field.type)] for field in dataclasses.fields(Connectors)
-}
+_CLASSES: dict[str, type[AgencyConnector]] = typing.get_type_hints(Connectors)
 CONNECTOR_CLASSES: dict[str, type[AgencyConnector]] = {
     cls.agency_id: cls for cls in _CLASSES.values()
 }
