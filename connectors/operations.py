@@ -85,7 +85,7 @@ class OperationRunner:
                 entry = None
         now = self.cache.clock()
         if entry is not None and entry.is_fresh(now):
-            if self._due_for_refresh(entry, now):
+            if self._due_for_refresh(entry, now, kind):
                 self._flight((kind, subject), load, adapter, entry, background=True)
             return self._answer(entry, value, stale=False)
         flight = self._flight((kind, subject), load, adapter, entry)
@@ -212,14 +212,15 @@ class OperationRunner:
                 fresh_ttl=policy.not_found_ttl, stale_ttl=policy.not_found_ttl,
             )  # fmt: skip
             raise
+        fresh_ttl, stale_ttl = policy.windows(kind)
         stored = await self.cache.store(
             agency, kind, subject, adapter.dump_json(value),
-            fresh_ttl=policy.fresh_ttl, stale_ttl=policy.stale_ttl,
+            fresh_ttl=fresh_ttl, stale_ttl=stale_ttl,
         )  # fmt: skip
         return Fetched(value, Source(agency, _utc(stored.fetched_at)))
 
-    def _due_for_refresh(self, entry: CacheEntry, now: float) -> bool:
-        ahead = self.policy.refresh_ahead * self.policy.fresh_ttl
+    def _due_for_refresh(self, entry: CacheEntry, now: float, kind: str) -> bool:
+        ahead = self.policy.refresh_ahead * self.policy.windows(kind)[0]
         return not entry.not_found and entry.fresh_until - now < ahead
 
     def _decode(self, entry: CacheEntry, adapter: TypeAdapter[T], kind: str) -> Any:

@@ -19,12 +19,13 @@ class AgencyPolicy:
 
     Times are seconds. `timeout` bounds one attempt and is further cut to the request's time left.
     `fresh_ttl` is how long an answer is served without asking again; `stale_ttl` how long it is
-    kept to be served, marked stale, while the agency fails; in the last `refresh_ahead` part of
-    the fresh window an answer is served and refreshed in the background. A caller holding a stale
-    copy waits at most `stale_grace_s` for the agency before it is served the copy (the agency
-    call goes on and refreshes the cache if it succeeds). `max_concurrent` is
-    the bulkhead: at most that many calls to this agency are in flight, so a hanging agency
-    cannot take every connection and task from the others.
+    kept to be served, marked stale, while the agency fails; `kind_ttls` gives one kind of data
+    (an operation's kind) windows of its own, e.g. vehicles for a day but fines for minutes. In
+    the last `refresh_ahead` part of the fresh window an answer is served and refreshed in the
+    background. A caller holding a stale copy waits at most `stale_grace_s` for the agency before
+    it is served the copy (the agency call goes on and refreshes the cache if it succeeds).
+    `max_concurrent` is the bulkhead: at most that many calls to this agency are in flight, so a
+    hanging agency cannot take every connection and task from the others.
     """
 
     timeout: float = 3.0
@@ -35,6 +36,7 @@ class AgencyPolicy:
     fresh_ttl: float = 300.0
     stale_ttl: float = 86_400.0
     not_found_ttl: float = 60.0
+    kind_ttls: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     refresh_ahead: float = 0.2
     stale_grace_s: float = 1.0
     max_concurrent: int = 32
@@ -44,8 +46,17 @@ class AgencyPolicy:
     def __post_init__(self) -> None:
         if self.timeout <= 0 or self.max_attempts < 1 or self.max_concurrent < 1:
             raise ValueError("timeout, max_attempts and max_concurrent must be positive")
-        if self.stale_ttl < self.fresh_ttl:
-            raise ValueError("stale_ttl must not be shorter than fresh_ttl")
+        for fresh, stale in (self.windows(kind) for kind in (None, *self.kind_ttls)):
+            if stale < fresh:
+                raise ValueError("a stale window must not be shorter than its fresh window")
+
+    def windows(self, kind: str | None) -> tuple[float, float]:
+        """(fresh, stale) seconds for one kind of data: its own entry in `kind_ttls`, else the
+        agency's `fresh_ttl` and `stale_ttl`."""
+        if kind in self.kind_ttls:
+            fresh, stale = self.kind_ttls[kind]
+            return float(fresh), float(stale)
+        return self.fresh_ttl, self.stale_ttl
 
     def replace(self, **changes: Any) -> AgencyPolicy:
         return dataclasses.replace(self, **changes)

@@ -110,13 +110,18 @@ def _items_of(pages: list[PageWire[ItemT]]) -> list[ItemT]:
 
 
 class TrafficPoliceConnector(AgencyConnector):
-    """Fines are bills a citizen pays and expects to vanish soon, so answers are fresh for five
-    minutes; vehicles and licenses share the agency's policy and change far less often. Stale for
-    six hours while the agency is down."""
+    """Fines are bills a citizen pays and expects to vanish soon, so they are fresh for five
+    minutes and kept six hours; vehicles and driving licenses change far less often: a day fresh,
+    a week kept."""
 
     agency_id = "traffic-police"
     title = "پلیس راهور"
-    policy = AgencyPolicy(timeout=3.0, fresh_ttl=300, stale_ttl=6 * 3600)
+    policy = AgencyPolicy(
+        timeout=3.0,
+        fresh_ttl=300,
+        stale_ttl=6 * 3600,
+        kind_ttls={"vehicles": (86_400, 7 * 86_400), "driving-license": (86_400, 7 * 86_400)},
+    )
 
     @operation("vehicles")
     async def fetch_vehicles(self, national_code: str) -> list[Vehicle]:

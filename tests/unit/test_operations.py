@@ -190,3 +190,16 @@ async def test_a_caller_with_a_stale_copy_waits_only_the_grace_period(
     assert answer.value == [1] and answer.source.stale is True
     await asyncio.sleep(0.35)  # the call went on and refreshed the cache
     assert (await runner.run("bills", "x", agency, ADAPTER)).value == [2]
+
+
+async def test_each_kind_is_stored_with_its_own_windows(clock: Clock, metrics: Metrics) -> None:
+    store = CacheStore(MemoryCache(clock=clock), key_secret=b"k", metrics=metrics, clock=clock)
+    policy = POLICY.replace(kind_ttls={"vehicles": (1000.0, 5000.0)})
+    runner = OperationRunner("traffic-police", policy, store, metrics)
+    agency = Agency()
+    await runner.run("vehicles", "x", agency, ADAPTER)
+    await runner.run("fines", "x", agency, ADAPTER)
+    clock.now += 20  # past the agency's 10 s fresh window, inside vehicles' 1000 s
+    await runner.run("vehicles", "x", agency, ADAPTER)
+    await runner.run("fines", "x", agency, ADAPTER)
+    assert agency.calls == 3  # only fines were asked again

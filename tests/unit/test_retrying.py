@@ -115,3 +115,13 @@ def test_policy_overrides_from_configuration() -> None:
         AgencyPolicy().with_overrides({"timeuot": 1})
     with pytest.raises(ValueError, match="breaker takes a mapping"):
         AgencyPolicy().with_overrides({"breaker": {"opens": 3}})
+
+
+def test_kinds_of_data_can_have_their_own_cache_windows() -> None:
+    policy = AgencyPolicy(fresh_ttl=300, stale_ttl=3600, kind_ttls={"vehicles": (86_400, 604_800)})
+    assert policy.windows("vehicles") == (86_400, 604_800)
+    assert policy.windows("fines") == (300, 3600)
+    with pytest.raises(ValueError, match="stale window"):
+        AgencyPolicy(kind_ttls={"vehicles": (100, 10)})
+    overridden = policy.with_overrides({"kind_ttls": {"fines": [60, 600]}})
+    assert overridden.windows("fines") == (60, 600)
