@@ -119,7 +119,7 @@ async def test_open_circuit_makes_no_upstream_calls_and_recovers_half_open() -> 
             _, body = await gw.query(query, token=token)
             assert body["errors"][0]["extensions"]["code"] == "CIRCUIT_OPEN"
             assert body["errors"][0]["extensions"]["retryAfterSeconds"] >= 1
-        assert time.perf_counter() - started < 1.0  # an open circuit answers at once
+        assert time.perf_counter() - started < 2.0  # an open circuit answers at once
         assert gw.sandbox.calls("civil-registry") == before  # zero upstream calls while open
 
         await gw.sandbox.clear_fault("civil-registry")

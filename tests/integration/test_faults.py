@@ -131,7 +131,9 @@ async def test_short_client_deadlines_do_not_open_an_agency_circuit(
     gateway: RunningGateway,
 ) -> None:
     """Timeouts cut short by the caller's deadline say nothing about the agency's health."""
-    await gateway.sandbox.set_fault("water", FaultSpec(mode="slow", latency_p50_ms=1000))
+    await gateway.sandbox.set_fault(
+        "water", FaultSpec(mode="slow", latency_p50_ms=3000, latency_p99_ms=4000)
+    )
     query = "{ me { bills { sources { agency error { code } } } } }"
     for _ in range(15):
         _, body = await gateway.query(

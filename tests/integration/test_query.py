@@ -92,7 +92,7 @@ async def test_agencies_are_called_concurrently() -> None:
         elapsed = time.perf_counter() - started
     assert status == 200 and "errors" not in body
     # Sequential calls would take >= 15 x 0.15 s (plus traffic-police pages); allow generous noise.
-    assert elapsed < 1.2, f"fan-out took {elapsed:.2f} s"
+    assert elapsed < 1.5, f"fan-out took {elapsed:.2f} s"
 
 
 async def test_a_repeated_query_is_answered_from_cache(gateway: RunningGateway) -> None:
