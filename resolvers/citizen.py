@@ -36,13 +36,23 @@ __all__ = [
 ]
 
 
+async def _single(
+    ctx: GatewayContext,
+    op: Callable[[str], Awaitable[Fetched[T]]],
+    national_code: str,
+    of: Callable[[Fetched[T]], Item],
+) -> Item:
+    """One agency answer through the request's loaders, as its GraphQL type."""
+    return of(await ctx.loaders.load(op, national_code))
+
+
 async def profile(ctx: GatewayContext, national_code: str) -> t.Profile:
-    c = ctx.connectors
-    return t.Profile.of(await ctx.loaders.load(c.civil_registry.fetch_person, national_code))
+    op = ctx.connectors.civil_registry.fetch_person
+    return await _single(ctx, op, national_code, t.Profile.of)
 
 
 async def address(ctx: GatewayContext, national_code: str) -> t.Address:
-    return t.Address.of(await ctx.loaders.load(ctx.connectors.post.fetch_address, national_code))
+    return await _single(ctx, ctx.connectors.post.fetch_address, national_code, t.Address.of)
 
 
 async def mobile_check(ctx: GatewayContext, national_code: str, mobile: str) -> t.MobileCheck:
@@ -105,34 +115,33 @@ async def licenses(ctx: GatewayContext, national_code: str) -> LicenseList:
 
 async def vehicles(ctx: GatewayContext, national_code: str) -> t.VehicleList:
     op = ctx.connectors.traffic_police.fetch_vehicles
-    return t.VehicleList.of(await ctx.loaders.load(op, national_code))
+    return await _single(ctx, op, national_code, t.VehicleList.of)
 
 
 async def education(ctx: GatewayContext, national_code: str) -> t.EducationRecords:
     op = ctx.connectors.education.fetch_records
-    return t.EducationRecords.of(await ctx.loaders.load(op, national_code))
+    return await _single(ctx, op, national_code, t.EducationRecords.of)
 
 
 async def social_security(ctx: GatewayContext, national_code: str) -> t.SocialSecurity:
     op = ctx.connectors.social_security.fetch_record
-    return t.SocialSecurity.of(await ctx.loaders.load(op, national_code))
+    return await _single(ctx, op, national_code, t.SocialSecurity.of)
 
 
 async def health_insurance(ctx: GatewayContext, national_code: str) -> t.HealthCoverage:
     op = ctx.connectors.health_insurance.fetch_coverage
-    return t.HealthCoverage.of(await ctx.loaders.load(op, national_code))
+    return await _single(ctx, op, national_code, t.HealthCoverage.of)
 
 
 async def judicial_notices(ctx: GatewayContext, national_code: str) -> t.JudicialNotices:
     op = ctx.connectors.judiciary.fetch_notices
-    return t.JudicialNotices.of(await ctx.loaders.load(op, national_code))
+    return await _single(ctx, op, national_code, t.JudicialNotices.of)
 
 
 async def military_service(ctx: GatewayContext, national_code: str) -> t.MilitaryService:
     op = ctx.connectors.military_service.fetch_status
-    return t.MilitaryService.of(await ctx.loaders.load(op, national_code))
+    return await _single(ctx, op, national_code, t.MilitaryService.of)
 
 
 async def tax_filings(ctx: GatewayContext, national_code: str) -> t.TaxStatus:
-    fetched = await ctx.loaders.load(ctx.connectors.tax.fetch_tax_record, national_code)
-    return t.TaxStatus.of(fetched)
+    return await _single(ctx, ctx.connectors.tax.fetch_tax_record, national_code, t.TaxStatus.of)
