@@ -171,19 +171,21 @@ class AgencyConnector:
             self.retry_budget.record_call()
         started = time.perf_counter()
         outcome = "ok"
+        called = False
         try:
             async with self._slot(timeout):
                 left = timeout - (time.perf_counter() - started)  # the slot wait is part of it
                 if left < _MIN_CALL_S:
-                    message = f"no time was left to call {self.agency_id}"
-                    raise AgencyRejected(self.agency_id, message)
+                    message = f"the time ran out before {self.agency_id} could be called"
+                    raise AgencyTimeout(self.agency_id, message)
+                called = True
                 status, headers, body = await self._exchange(call, left)
             self._raise_for_status(status, headers)
             return self._interpret(call, body)
         except AgencyError as exc:
             outcome = _outcome_of(exc)
-            if outcome == "timeout" and timeout < self.policy.breaker.min_verdict_s:
-                outcome = "deadline"  # the caller left this attempt too little time to judge
+            if outcome == "timeout" and (not called or timeout < self.policy.breaker.min_verdict_s):
+                outcome = "deadline"  # the agency was not asked, or given too little time to judge
             raise
         except asyncio.CancelledError:
             outcome = "cancelled"
