@@ -126,9 +126,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             schema=build_schema(production=settings.mode == "production"),
             connectors=connectors,
             metrics=app[METRICS],
-            verifier=TokenVerifier(
-                settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
-            ),
+            verifier=TokenVerifier.from_settings(settings),
             deadline_s=settings.request_deadline_s,
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
@@ -214,9 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    issuer = TokenIssuer(
-        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
-    )
+    issuer = TokenIssuer.from_settings(settings)
     try:
         if args.command == "dev-token":
             _require_development(settings)
@@ -257,9 +253,7 @@ async def _announce(app: web.Application, *, python: str) -> None:
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]
-        issuer = TokenIssuer(
-            settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
-        )
+        issuer = TokenIssuer.from_settings(settings)
         lines += [
             f"  sandbox agencies on loopback; admin at {app[SANDBOX].admin_url}",
             "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Self
 
 import jwt
 
@@ -17,18 +18,33 @@ from auth.principal import Principal, PrincipalKind
 from domain.errors import InvalidInput, Unauthenticated
 from domain.identifiers import parse_national_code
 
+if TYPE_CHECKING:
+    from settings import Settings
+
 __all__ = ["TokenIssuer", "TokenVerifier"]
 
 _ALGORITHMS = ("HS256",)
 
 
 @dataclass(frozen=True)
-class TokenVerifier:
-    """Verifies bearer tokens signed with a shared secret."""
+class _TokenTrust:
+    """What issuer and verifier share: the key, who issues, and for whom."""
 
     secret: str
     issuer: str
     audience: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(
+            settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+        )
+
+
+@dataclass(frozen=True)
+class TokenVerifier(_TokenTrust):
+    """Verifies bearer tokens signed with a shared secret."""
+
     leeway_s: float = 30.0
 
     def verify(self, token: str) -> Principal:
@@ -58,12 +74,8 @@ class TokenVerifier:
 
 
 @dataclass(frozen=True)
-class TokenIssuer:
+class TokenIssuer(_TokenTrust):
     """Signs development tokens that a `TokenVerifier` with the same settings accepts."""
-
-    secret: str
-    issuer: str
-    audience: str
 
     def citizen(self, national_code: str, ttl_s: int = 12 * 3600) -> str:
         return self._sign(parse_national_code(national_code), ttl_s, {})

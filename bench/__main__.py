@@ -149,8 +149,7 @@ class ColdTokens:
         from sandbox import sample_national_codes
         from settings import Settings
 
-        s = Settings()
-        self._issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
+        self._issuer = TokenIssuer.from_settings(Settings())
         self._sample = sample_national_codes
         self._codes = sample_national_codes(count)
         self._headers = [_headers(self._issuer.citizen(code)) for code in self._codes]
@@ -186,9 +185,7 @@ def _warm_headers() -> Callable[[], Mapping[str, str]]:
     from sandbox import PERSONAS
     from settings import Settings
 
-    s = Settings()
-    issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
-    headers = _headers(issuer.citizen(PERSONAS["complete"]))
+    headers = _headers(TokenIssuer.from_settings(Settings()).citizen(PERSONAS["complete"]))
     return lambda: headers
 
 
@@ -197,9 +194,7 @@ def _ops_token() -> str:
     from auth.tokens import TokenIssuer
     from settings import Settings
 
-    s = Settings()
-    issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
-    return issuer.service("bench", ["ops"])
+    return TokenIssuer.from_settings(Settings()).service("bench", ["ops"])
 
 
 def _is_cold(name: str) -> bool:

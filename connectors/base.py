@@ -3,16 +3,19 @@
 A connector subclass only describes its agency: `agency_id`, `policy`, and operations that build
 requests and map wire models to domain models. Everything else is here, once:
 
-    operation (fetch_x)                       @operation: cache, singleflight, stale-if-error
-      └─ request()                            tenacity retries: transient errors only, within
-                                              the deadline, the policy and the retry budget
-           └─ _attempt()                      circuit breaker (every attempt counts; open ends
-                                              the retries), bulkhead, timeout = min(policy
-                                              timeout, time left), HTTP call, status → error,
-                                              wire parse, metrics
+    operation (fetch_x)      @operation → connectors.operations: cache, singleflight,
+                             stale-while-revalidate, stale-if-error
+      └─ request()           tenacity retries: transient errors only, within the deadline,
+                             the policy and the retry budget
+           └─ _attempt()     circuit breaker (every attempt with a verdict counts; open ends the
+                             retries), bulkhead, timeout = min(policy timeout, time left),
+                             outcome metrics
+                ├─ _exchange()          the HTTP call; transport errors → error tree
+                ├─ _raise_for_status()  HTTP status → error tree
+                └─ _interpret()         wire parse and check → error tree
 
-Errors from aiohttp, HTTP statuses and parsing are translated into `domain.errors` in exactly one
-place (`_attempt`), with `raise … from exc`, so nothing above sees a transport exception.
+Nothing above `_attempt` sees an aiohttp exception, a status code or a parser's error: each is
+translated once, below it, with `raise … from exc`.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class OperationRunner:
         try:
             return await self._wait(flight, self.policy.stale_grace_s if has_stale else None)
         except (AgencyUnavailable, AgencyBadResponse):
-            if entry is None or entry.not_found:
+            if not has_stale:
                 raise
             self.metrics.stale_served.labels(self.agency_id).inc()
             log.info("serving stale %s/%s after an agency failure", self.agency_id, kind)

@@ -14,6 +14,7 @@ import pytest
 
 from sandbox import PERSONAS, FaultSpec
 from server import METRICS
+from tests.support.faults import DEADLINE, FAULTS
 from tests.support.gateway import RunningGateway, running_gateway
 
 pytestmark = pytest.mark.slow
@@ -30,16 +31,6 @@ SHORT = {
     "stale_ttl": 600,
     "breaker": {"min_calls": 4, "window_s": 30, "open_s": 1.0, "open_jitter": 0.1},
 }
-FAULTS: dict[str, tuple[FaultSpec, str]] = {
-    "down": (FaultSpec(mode="down"), "AGENCY_UNAVAILABLE"),
-    "hang": (FaultSpec(mode="hang"), "AGENCY_TIMEOUT"),
-    "slow": (FaultSpec(mode="slow", latency_p50_ms=4000, latency_p99_ms=6000), "AGENCY_TIMEOUT"),
-    "flaky": (FaultSpec(mode="flaky", error_rate=1.0), "AGENCY_UNAVAILABLE"),
-    "rate_limited": (FaultSpec(mode="rate_limited", retry_after_s=30), "RATE_LIMITED"),
-    "malformed": (FaultSpec(mode="malformed"), "AGENCY_BAD_RESPONSE"),
-    "maintenance": (FaultSpec(mode="maintenance"), "AGENCY_UNAVAILABLE"),
-}
-DEADLINE = {"X-Request-Timeout": "1.5"}
 # Upstream calls one query makes to a failing agency, by fault mode (within a 1.5 s deadline).
 EXPECTED_CALLS: dict[str, tuple[int, int]] = {
     "down": (0, 0),  # connection refused: nothing reaches the agency

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
 from auth.tokens import TokenIssuer
+from bench.processes import Children, start_gateway
 from sandbox import PERSONAS, Sandbox, sample_national_codes
 from settings import Settings
 from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
@@ -23,62 +19,19 @@ from tests.support.gateway import running_gateway
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parents[2]
 QUERY = "{ me { profile { firstName } bills { complete items { kind } } } }"
 SINGLE_CALL_AGENCIES = ("civil-registry", "water", "electricity", "gas", "telecom", "tax")
 
 
-def _token(code: str) -> str:
-    s = Settings()
-    return TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience).citizen(code)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _gateway_process(urls: dict[str, str], redis_url: str, namespace: str) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
+def _gateway_env(redis_url: str, namespace: str) -> dict[str, str]:
+    return {
+        "PANJEREH_REDIS_URL": redis_url,
         "PANJEREH_CACHE_KEY_SECRET": "shared-by-both-instances",
         "PANJEREH_CACHE_NAMESPACE": namespace,
         # Two gateways, a sandbox and the client share two cores here: a loaded event loop must
         # not be mistaken for a slow Redis.
         "PANJEREH_CACHE_TIMEOUT_S": "2",
     }
-    process = subprocess.Popen(
-        [sys.executable, "server.py", "--port", str(port), "--agency-urls", json.dumps(urls),
-         "--redis-url", redis_url, "--log-level", "WARNING"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-async def _wait_ready(client: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(200):
-        try:
-            async with client.get(f"{url}/readyz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"gateway at {url} never became ready")
 
 
 @asynccontextmanager
@@ -98,13 +51,16 @@ async def test_two_gateway_processes_share_one_upstream_call_per_agency(redis_ur
         _namespace(redis_url) as namespace,
         aiohttp.ClientSession() as client,
     ):
-        urls = sandbox.urls
-        with (
-            _gateway_process(urls, redis_url, namespace) as first,
-            _gateway_process(urls, redis_url, namespace) as second,
-        ):
-            await asyncio.gather(_wait_ready(client, first), _wait_ready(client, second))
-            headers = {"Authorization": f"Bearer {_token(PERSONAS['complete'])}"}
+        env = _gateway_env(redis_url, namespace)
+        with Children(log=print) as children:
+            (_, first), (_, second) = await asyncio.gather(
+                *(
+                    asyncio.to_thread(start_gateway, children, sandbox.urls, name=name, env=env)
+                    for name in ("first", "second")
+                )
+            )
+            token = TokenIssuer.from_settings(Settings()).citizen(PERSONAS["complete"])
+            headers = {"Authorization": f"Bearer {token}"}
 
             async def ask(url: str) -> dict:
                 async with client.post(

@@ -9,10 +9,10 @@ import pytest
 
 from sandbox import PERSONAS, FaultSpec
 from server import METRICS
+from tests.support.faults import DEADLINE, FAULTS
 from tests.support.gateway import RunningGateway
 
 COMPLETE = PERSONAS["complete"]
-DEADLINE = {"X-Request-Timeout": "1.5"}
 
 QUERY = """{ me {
   profile { firstName source { stale } }
@@ -20,17 +20,6 @@ QUERY = """{ me {
   bills { items { kind } complete
           sources { agency state error { code retryable retryAfterSeconds } } }
 } }"""
-
-# mode → (fault, expected code, retryable)
-FAULTS = {
-    "down": (FaultSpec(mode="down"), "AGENCY_UNAVAILABLE"),
-    "hang": (FaultSpec(mode="hang"), "AGENCY_TIMEOUT"),
-    "slow": (FaultSpec(mode="slow", latency_p50_ms=4000, latency_p99_ms=6000), "AGENCY_TIMEOUT"),
-    "flaky": (FaultSpec(mode="flaky", error_rate=1.0), "AGENCY_UNAVAILABLE"),
-    "rate_limited": (FaultSpec(mode="rate_limited", retry_after_s=30), "RATE_LIMITED"),
-    "malformed": (FaultSpec(mode="malformed"), "AGENCY_BAD_RESPONSE"),
-    "maintenance": (FaultSpec(mode="maintenance"), "AGENCY_UNAVAILABLE"),
-}
 
 
 def _errors_by_path(body: dict) -> dict[tuple, dict]:

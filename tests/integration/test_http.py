@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from auth.tokens import TokenIssuer, TokenVerifier
 from sandbox import PERSONAS
 from server import METRICS, create_app
 from settings import Settings
@@ -73,12 +74,7 @@ async def test_embedded_default_starts_its_own_sandbox() -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    settings = Settings()
-    from auth.tokens import TokenIssuer
-
-    token = TokenIssuer(
-        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
-    ).citizen(COMPLETE)
+    token = TokenIssuer.from_settings(Settings()).citizen(COMPLETE)
     try:
         async with (
             aiohttp.ClientSession() as client,
@@ -110,12 +106,9 @@ def test_cli_help_documents_the_options() -> None:
 
 
 def test_cli_dev_token_is_accepted_by_the_verifier() -> None:
-    from auth.tokens import TokenVerifier
-
     result = _cli("dev-token", COMPLETE.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
     assert result.returncode == 0, result.stderr
-    s = Settings()
-    verifier = TokenVerifier(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
+    verifier = TokenVerifier.from_settings(Settings())
     assert verifier.verify(result.stdout.strip()).national_code == COMPLETE
 
 

@@ -29,14 +29,10 @@ class RunningGateway:
     client: aiohttp.ClientSession
 
     def token(self, national_code: str) -> str:
-        s = self.settings
-        issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
-        return issuer.citizen(national_code)
+        return TokenIssuer.from_settings(self.settings).citizen(national_code)
 
     def service_token(self, client_id: str, scopes: list[str]) -> str:
-        s = self.settings
-        issuer = TokenIssuer(s.jwt_secret.get_secret_value(), s.jwt_issuer, s.jwt_audience)
-        return issuer.service(client_id, scopes)
+        return TokenIssuer.from_settings(self.settings).service(client_id, scopes)
 
     async def query(
         self,

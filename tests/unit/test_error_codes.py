@@ -35,7 +35,7 @@ def test_every_error_class_has_a_contract_code(cls: type[e.PanjerehError]) -> No
     assert code_for(cls) in CONTRACT_CODES
 
 
-def test_every_contract_code_is_reachable() -> None:
+def test_every_contract_code_has_an_error_class() -> None:
     assert {code_for(cls) for cls in ERROR_CLASSES} == CONTRACT_CODES
 
 
