@@ -21,7 +21,9 @@ DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
 class Settings(BaseSettings):
     """Everything the gateway reads from its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="PANJEREH_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="PANJEREH_", env_nested_delimiter="__", extra="forbid"
+    )
 
     mode: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
