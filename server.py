@@ -34,7 +34,7 @@ from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
-from settings import Settings
+from settings import Settings, describe_errors
 
 __all__ = ["create_app", "main"]
 
@@ -202,12 +202,21 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _load_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings, or None after saying what is wrong with them (never their values)."""
+    try:
+        return _settings_from(args)
+    except ValidationError as exc:
+        print(f"configuration error:\n{describe_errors(exc)}", file=sys.stderr)
+    except json.JSONDecodeError as exc:
+        print(f"configuration error: --agency-urls is not JSON ({exc.msg})", file=sys.stderr)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        settings = _settings_from(args)
-    except (ValidationError, json.JSONDecodeError) as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = _load_settings(args)
+    if settings is None:
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -10,10 +10,10 @@ import base64
 import binascii
 from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_JWT_SECRET", "Settings"]
+__all__ = ["DEV_JWT_SECRET", "Settings", "describe_errors"]
 
 DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
 
@@ -104,3 +104,13 @@ class Settings(BaseSettings):
             if self.cache_key_secret is None:
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
         return self
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """What is wrong with the configuration, one line a setting, without the values given:
+    pydantic's own text quotes the input, and the input may be a secret."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)

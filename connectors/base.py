@@ -226,13 +226,35 @@ class AgencyConnector:
                 asyncio.timeout(limit_s),
                 self.session.request(call.method, call.url, **call.kwargs) as response,
             ):
-                return response.status, response.headers, await response.read()
+                body = await self._read_bounded(response)
+                return response.status, response.headers, body
         except TimeoutError as exc:
             message = f"{self.agency_id} did not answer within {limit_s:.1f} s"
             raise AgencyTimeout(self.agency_id, message, transient=True) from exc
         except aiohttp.ClientError as exc:
             message = f"{self.agency_id} could not be reached"
             raise AgencyUnavailable(self.agency_id, message, transient=True) from exc
+
+    async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, but never more than the policy's `max_body_bytes`: a larger answer is
+        refused as soon as its declared length or the bytes read so far say so, and the
+        connection is dropped rather than drained."""
+        limit = self.policy.max_body_bytes
+        too_large = AgencyBadResponse(
+            self.agency_id, f"{self.agency_id} answered with more than {limit} bytes"
+        )
+        if response.content_length is not None and response.content_length > limit:
+            response.close()
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _interpret(self, call: _Call[T], body: bytes) -> T:
         """Parse and check the body; whatever a parser trips on means the payload was not as

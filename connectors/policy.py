@@ -25,7 +25,9 @@ class AgencyPolicy:
     background. A caller holding a stale copy waits at most `stale_grace_s` for the agency before
     it is served the copy (the agency call goes on and refreshes the cache if it succeeds).
     `max_concurrent` is the bulkhead: at most that many calls to this agency are in flight, so a
-    hanging agency cannot take every connection and task from the others.
+    hanging agency cannot take every connection and task from the others. `max_body_bytes`
+    bounds what is read of one answer: an agency (or whatever sits in front of it) that sends
+    more is answering in an unexpected format, and the gateway's memory is not its to take.
     """
 
     timeout: float = 3.0
@@ -40,12 +42,15 @@ class AgencyPolicy:
     refresh_ahead: float = 0.2
     stale_grace_s: float = 1.0
     max_concurrent: int = 32
+    max_body_bytes: int = 4 * 1024 * 1024
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry_budget: RetryBudgetPolicy = field(default_factory=RetryBudgetPolicy)
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0 or self.max_attempts < 1 or self.max_concurrent < 1:
-            raise ValueError("timeout, max_attempts and max_concurrent must be positive")
+        if min(self.timeout, self.max_attempts, self.max_concurrent, self.max_body_bytes) <= 0:
+            raise ValueError(
+                "timeout, max_attempts, max_concurrent and max_body_bytes must be positive"
+            )
         for fresh, stale in (self.windows(kind) for kind in (None, *self.kind_ttls)):
             if stale < fresh:
                 raise ValueError("a stale window must not be shorter than its fresh window")

@@ -38,5 +38,6 @@ def set_circuit(ctx: GatewayContext, agency: str, state: CircuitState | None) ->
     except KeyError:
         raise InvalidInput("agency", f"unknown agency {agency!r}") from None
     connector.breaker.force(state)
-    log.warning("circuit of %s forced to %s by %s", agency, state.name if state else "AUTO", client)
+    held = "AUTO" if state is None else state.name  # CLOSED is 0: test for None, not truth
+    log.warning("circuit of %s forced to %s by %s", agency, held, client)
     return connector

@@ -19,8 +19,12 @@ from sandbox.maintenance import MaintenanceWindow
 FaultMode = Literal[
     "up", "down", "hang", "slow", "flaky", "rate_limited", "malformed", "maintenance"
 ]
-Malformation = Literal["truncated", "wrong_types", "missing_fields"]
+Malformation = Literal[
+    "truncated", "wrong_types", "missing_fields", "xml_bomb", "external_entity", "oversized"
+]
 MALFORMATIONS: tuple[Malformation, ...] = ("truncated", "wrong_types", "missing_fields")
+"""The kinds `malformed` cycles through; the hostile ones (an XML entity bomb, an external
+entity, a 50 MB body) are only sent when a spec names them."""
 FLAKY_STATUSES = (500, 502, 503, 504)
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 
@@ -38,6 +42,9 @@ class FaultSpec(BaseModel):
     )
     retry_after_s: int = Field(2, ge=0, description="Retry-After of 429 and maintenance answers")
     hang_s: float = Field(300.0, ge=0, description="hang: how long a request is held")
+    malformation: Malformation | None = Field(
+        None, description="malformed: always this kind instead of cycling through the usual ones"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -108,7 +115,10 @@ class AgencyFaults:
         return self.rng.choice(FLAKY_STATUSES)
 
     def next_malformation(self) -> Malformation:
-        """Malformed answers cycle: truncated, wrong types, missing fields, truncated, ..."""
+        """Malformed answers cycle: truncated, wrong types, missing fields, truncated, ...
+        unless the spec names one kind."""
+        if self.spec.malformation is not None:
+            return self.spec.malformation
         kind = MALFORMATIONS[self._malformed_turn % len(MALFORMATIONS)]
         self._malformed_turn += 1
         return kind

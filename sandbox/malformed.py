@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +26,23 @@ _XML_RETYPED = {"ResultCode": "OK", "Gender": "MALE", "IsAlive": "yes", "BirthDa
 _XML_DROPPED = ("ResultCode", "NationalCode", "FirstName", "LastName")
 
 
+OVERSIZED_BYTES = 50 * 1024 * 1024
+_CHUNK = b" " * (64 * 1024)
+
+# Billion laughs: ten levels of ten references, a few bytes that expand to gigabytes.
+_LAUGHS = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+XML_BOMB = (
+    f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{_LAUGHS}]><lolz>&lol9;</lolz>'
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><r>&xxe;</r>'
+)
+
+
 def corrupt(response: web.Response, kind: Malformation, style: WireStyle) -> web.Response:
     """A 200 answer with the same content type and a body broken in the way `kind` says."""
+    if kind in ("xml_bomb", "external_entity", "oversized"):
+        return _hostile(response, kind)
     text = (response.body or b"").decode("utf-8") if isinstance(response.body, bytes) else ""
     if kind == "truncated" or not text:
         broken = _truncate(text)
@@ -107,3 +123,19 @@ def _drop(node: dict[str, Any]) -> None:
     key = _key_of(node)
     if key is not None:
         del node[key]
+
+
+def _hostile(response: web.Response, kind: Malformation) -> web.Response:
+    """An answer meant to hurt the parser or the memory of whoever reads it."""
+    if kind == "oversized":
+        # Streamed without a Content-Length: only a reader that counts as it reads stops it.
+        return web.Response(status=200, body=_spaces(OVERSIZED_BYTES), content_type="text/plain")
+    body = XML_BOMB if kind == "xml_bomb" else EXTERNAL_ENTITY
+    return web.Response(status=200, text=body, content_type=response.content_type or "text/xml")
+
+
+async def _spaces(total: int) -> AsyncIterator[bytes]:
+    sent = 0
+    while sent < total:
+        yield _CHUNK
+        sent += len(_CHUNK)
