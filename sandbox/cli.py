@@ -16,7 +16,7 @@ import urllib.request
 from typing import Any, get_args
 
 from sandbox.agencies import AGENCY_IDS
-from sandbox.faults import FaultMode, FaultSpec
+from sandbox.faults import FaultMode, FaultSpec, Malformation
 from sandbox.maintenance import MaintenanceWindow
 from sandbox.people import PERSONAS
 from sandbox.runner import Sandbox
@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     set_fault.add_argument(
         "--hang", type=float, metavar="S", help="hang: seconds a request is held (default 300)"
     )
+    set_fault.add_argument(
+        "--malformation",
+        choices=get_args(Malformation),
+        help="malformed: always this kind (xml_bomb, external_entity and oversized are hostile)",
+    )
     clear = commands.add_parser("clear-fault", help="put an agency of a running sandbox back up")
     clear.add_argument("--admin", required=True, help="admin URL, e.g. http://127.0.0.1:9100")
     clear.add_argument("agency", choices=AGENCY_IDS, metavar="AGENCY")
@@ -164,6 +169,7 @@ def set_fault_command(args: argparse.Namespace) -> int:
         "error_rate": args.error_rate,
         "retry_after_s": args.retry_after,
         "hang_s": args.hang,
+        "malformation": args.malformation,
     }
     payload = {"mode": args.mode, **{k: v for k, v in fields.items() if v is not None}}
     url = f"{args.admin.rstrip('/')}/agencies/{args.agency}/fault"
