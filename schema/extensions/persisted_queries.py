@@ -20,6 +20,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from domain.errors import PersistedQueryNotInList
+from schema.error_codes import error_extensions
 from schema.persisted.gate import PersistedQueryGate
 
 __all__ = ["PersistedQueryExtension"]
@@ -38,10 +39,12 @@ class PersistedQueryExtension(SchemaExtension):
             refusal = PersistedQueryNotInList(
                 "this gateway runs only the operations of its persisted-operations manifest"
             )
-            # A result set before execution is returned as is; ErrorCodes gives it its code.
-            context.result = ExecutionResult(
-                data=None, errors=[GraphQLError(refusal.message, original_error=refusal)]
+            # A result set before execution is returned as is. It carries its extensions
+            # itself: over WebSocket the result is sent before ErrorCodes sees it.
+            error = GraphQLError(
+                refusal.message, original_error=refusal, extensions=error_extensions(refusal)
             )
+            context.result = ExecutionResult(data=None, errors=[error])
         else:
             await self._gate.register_after_validation(context.query, context.operation_extensions)
         yield
