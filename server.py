@@ -32,6 +32,7 @@ from domain.errors import InvalidInput
 from observability.health import health_routes
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
+from schema.persisted.gate import PersistedQueryGate
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
 from settings import Settings, describe_errors
@@ -122,8 +123,14 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             policy_overrides=settings.agency_policies,
         )
         app[CONNECTORS] = connectors
+        persisted = PersistedQueryGate.from_settings(
+            settings.persisted_queries,
+            shared=app[CACHE].backend if settings.redis_url else None,
+            namespace=settings.cache_namespace,
+        )
         app[VIEW] = GatewayView(
-            schema=build_schema(production=settings.mode == "production"),
+            schema=build_schema(production=settings.mode == "production", persisted=persisted),
+            persisted=persisted,
             connectors=connectors,
             metrics=app[METRICS],
             verifier=TokenVerifier.from_settings(settings),

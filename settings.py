@@ -13,6 +13,8 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schema.persisted.config import PersistedQueries
+
 __all__ = ["DEV_JWT_SECRET", "Settings", "describe_errors"]
 
 DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "panjereh-dev"
     jwt_audience: str = "panjereh"
+
+    persisted_queries: PersistedQueries = Field(default_factory=PersistedQueries)
 
     @property
     def embedded_sandbox(self) -> bool:

@@ -19,7 +19,15 @@ parent's code unless it is given its own.
     ├── Forbidden                      FORBIDDEN
     ├── RateLimited                    RATE_LIMITED         retryable, retry_after
     ├── QueryTooComplex                QUERY_TOO_COMPLEX
-    └── PersistedQueryNotFound         PERSISTED_QUERY_NOT_FOUND
+    ├── PersistedQueryNotFound         PERSISTED_QUERY_NOT_FOUND
+    ├── PersistedQueryNotSupported     PERSISTED_QUERY_NOT_SUPPORTED
+    └── PersistedQueryNotInList        PERSISTED_QUERY_NOT_IN_LIST
+
+    InvalidInput
+    └── PersistedQueryHashMismatch     INVALID_INPUT        (field: the persisted-query hash)
+
+The two persisted-query messages are the exact words Apollo Client's persisted-queries link and
+Apollo's mobile clients look for (`PersistedQueryNotFound`, `PersistedQueryNotSupported`).
 
 Messages are written for the client: they never hold a stack trace, a URL of an agency, or a
 national code.
@@ -40,7 +48,10 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "PanjerehError",
+    "PersistedQueryHashMismatch",
     "PersistedQueryNotFound",
+    "PersistedQueryNotInList",
+    "PersistedQueryNotSupported",
     "QueryTooComplex",
     "RateLimited",
     "Unauthenticated",
@@ -140,4 +151,29 @@ class QueryTooComplex(PanjerehError):
 
 
 class PersistedQueryNotFound(PanjerehError):
-    """A persisted-query hash is not known."""
+    """A persisted-query hash is not known: send the full query with the hash to register it
+    (APQ), or use an operation of the manifest (manifest mode)."""
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")
+
+
+class PersistedQueryNotSupported(PanjerehError):
+    """Persisted queries are turned off: send the full query without the extension."""
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotSupported")
+
+
+class PersistedQueryNotInList(PanjerehError):
+    """Manifest mode: only the operations of the persisted-operations manifest run."""
+
+
+class PersistedQueryHashMismatch(InvalidInput):
+    """The query sent with a persisted-query hash does not hash to it; nothing was stored."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "extensions.persistedQuery.sha256Hash",
+            "the sha256Hash is not the SHA-256 of the query sent with it",
+        )

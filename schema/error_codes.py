@@ -30,6 +30,8 @@ _CODES: dict[type[e.PanjerehError], str] = {
     e.RateLimited: "RATE_LIMITED",
     e.QueryTooComplex: "QUERY_TOO_COMPLEX",
     e.PersistedQueryNotFound: "PERSISTED_QUERY_NOT_FOUND",
+    e.PersistedQueryNotSupported: "PERSISTED_QUERY_NOT_SUPPORTED",
+    e.PersistedQueryNotInList: "PERSISTED_QUERY_NOT_IN_LIST",
 }
 
 

@@ -13,8 +13,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.extensions.error_codes import ErrorCodes
+from schema.extensions.persisted_queries import PersistedQueryExtension
 from schema.extensions.request_metrics import RequestMetrics
 from schema.ops import OpsMutation
+from schema.persisted.gate import PersistedQueryGate
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 
@@ -36,7 +38,9 @@ class PanjerehSchema(strawberry.Schema):
         return None
 
 
-def build_schema(*, production: bool = False) -> PanjerehSchema:
+def build_schema(
+    *, production: bool = False, persisted: PersistedQueryGate | None = None
+) -> PanjerehSchema:
     """The gateway's schema with the parser and validation caches DESIGN §9 measured; in
     production, without introspection or field suggestions (DESIGN §7)."""
     extensions: list[Any] = [
@@ -47,6 +51,8 @@ def build_schema(*, production: bool = False) -> PanjerehSchema:
     ]
     if production:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    if persisted is not None:
+        extensions.append(lambda: PersistedQueryExtension(persisted))
     return PanjerehSchema(
         query=Query,
         mutation=OpsMutation,

@@ -10,7 +10,11 @@ import json
 from typing import Any
 
 from aiohttp import web
+from cross_web import AsyncHTTPRequestAdapter
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.types import ExecutionResult
 
 from auth.principal import Principal
 from auth.tokens import TokenVerifier
@@ -20,6 +24,8 @@ from domain.errors import Unauthenticated
 from observability.metrics import Metrics
 from resolvers.context import GatewayContext
 from schema.error_codes import error_extensions
+from schema.persisted.gate import PersistedQueryGate
+from schema.persisted.http import execute_persisted
 
 __all__ = ["DEADLINE_HEADER", "GatewayView"]
 
@@ -37,6 +43,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         metrics: Metrics,
         verifier: TokenVerifier,
         deadline_s: float,
+        persisted: PersistedQueryGate,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -44,6 +51,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         self._metrics = metrics
         self._verifier = verifier
         self._deadline_s = deadline_s
+        self._persisted = persisted
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -63,6 +71,38 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be `Bearer <token>`")
         return self._verifier.verify(token.strip())
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        *,
+        request: web.Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: web.Response,
+        context: GatewayContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Persisted queries (`schema.persisted`) pick the document before strawberry runs it."""
+
+        async def run(data: GraphQLRequestData) -> ExecutionResult:
+            return await super(GatewayView, self).execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=data,
+            )
+
+        return await execute_persisted(
+            self._persisted, request_data, request=request, response=sub_response, run=run
+        )
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for a hash-only GET, which has `extensions` but no `query`."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
 
     async def get_context(self, request: web.Request, response: Any) -> GatewayContext:
         set_deadline(Deadline.after(self._deadline_for(request)))

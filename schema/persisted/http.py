@@ -1,0 +1,69 @@
+"""Persisted queries at the HTTP view: resolve the document first, then say how to cache.
+
+Refusals are answered without running the schema, with the status Apollo clients expect:
+PERSISTED_QUERY_NOT_FOUND and _NOT_SUPPORTED with 200 (the link reads the body and retries or
+stops hashing), a hash that does not match its query or a malformed extension with 400, a
+document outside the manifest with 400.
+
+Cache-Control on GET answers (POST answers are not stored by HTTP caches anyway):
+
+- an answer with any error: `no-store`, so that a "not found" or an agency outage is never
+  replayed by a cache after the cause has gone;
+- an answer to a bearer token: `private, max-age=<get_max_age_s>` (30 s by default) with
+  `Vary: Authorization`: the citizen's own device may reuse it for a few seconds, no shared
+  cache (CDN, proxy) may store it; `get_max_age_s = 0` makes it `private, no-store`;
+- an anonymous answer (e.g. `billInquiry`, computed from the URL alone): `public,
+  max-age=<get_max_age_s>` with `Vary: Authorization`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from aiohttp import web
+from graphql import GraphQLError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from domain.errors import PanjerehError, PersistedQueryNotFound, PersistedQueryNotSupported
+from schema.error_codes import error_extensions
+from schema.persisted.gate import PersistedQueryGate
+
+__all__ = ["execute_persisted"]
+
+_RETRY_WITH_QUERY = (PersistedQueryNotFound, PersistedQueryNotSupported)
+
+
+async def execute_persisted(
+    gate: PersistedQueryGate,
+    request_data: GraphQLRequestData,
+    *,
+    request: web.Request,
+    response: web.Response,
+    run: Callable[[GraphQLRequestData], Awaitable[ExecutionResult]],
+) -> ExecutionResult:
+    """Run the request's document as the gate resolves it, or answer the gate's refusal."""
+    try:
+        resolved = await gate.resolve(request_data.query, request_data.extensions)
+    except PanjerehError as exc:
+        response.set_status(200 if isinstance(exc, _RETRY_WITH_QUERY) else 400)
+        response.headers["Cache-Control"] = "no-store"
+        error = GraphQLError(exc.message, extensions=error_extensions(exc))
+        return ExecutionResult(data=None, errors=[error])
+    result = await run(replace(request_data, query=resolved.query))
+    if request.method == "GET":
+        _cache_headers(request, response, result, gate.config.get_max_age_s)
+    return result
+
+
+def _cache_headers(
+    request: web.Request, response: web.Response, result: ExecutionResult, max_age: int
+) -> None:
+    response.headers["Vary"] = "Authorization"
+    personal = "Authorization" in request.headers
+    if result.errors or (personal and max_age == 0):
+        response.headers["Cache-Control"] = "private, no-store" if personal else "no-store"
+    else:
+        scope = "private" if personal else "public"
+        response.headers["Cache-Control"] = f"{scope}, max-age={max_age}"
