@@ -32,6 +32,7 @@ from domain.errors import InvalidInput
 from observability.health import health_routes
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
+from schema import http_input
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
 from settings import Settings
@@ -53,7 +54,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """The gateway as an aiohttp application, ready for `web.run_app` or a test runner."""
     settings = settings or Settings()
     metrics = Metrics()
-    app = web.Application(middlewares=[access_log, last_resort])
+    app = web.Application(
+        middlewares=[access_log, last_resort], client_max_size=http_input.MAX_BODY_BYTES
+    )
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.extend([_agencies, _cache, _connectors])
@@ -123,7 +126,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         )
         app[CONNECTORS] = connectors
         app[VIEW] = GatewayView(
-            schema=build_schema(production=settings.mode == "production"),
+            schema=build_schema(production=settings.mode == "production", limits=settings.limits),
             connectors=connectors,
             metrics=app[METRICS],
             verifier=TokenVerifier.from_settings(settings),

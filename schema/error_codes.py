@@ -30,6 +30,7 @@ _CODES: dict[type[e.PanjerehError], str] = {
     e.RateLimited: "RATE_LIMITED",
     e.QueryTooComplex: "QUERY_TOO_COMPLEX",
     e.PersistedQueryNotFound: "PERSISTED_QUERY_NOT_FOUND",
+    e.BadRequest: "BAD_REQUEST",
 }
 
 
@@ -43,12 +44,16 @@ def code_for(error_type: type[BaseException]) -> str:
 
 
 def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
-    """`extensions` for a client-visible error: code, retryable, and agency/field/retry-after."""
+    """`extensions` for a client-visible error: code, retryable, and agency/field/limit/
+    retry-after where they apply."""
     extensions: dict[str, Any] = {"code": code_for(type(exc)), "retryable": exc.retryable}
     if isinstance(exc, e.AgencyError):
         extensions["agency"] = exc.agency
     if isinstance(exc, e.InvalidInput):
         extensions["field"] = exc.field
+    if isinstance(exc, e.QueryTooComplex) and exc.limit is not None:
+        extensions["limit"] = exc.limit
+        extensions["max"] = exc.maximum
     if exc.retry_after is not None:
         extensions["retryAfterSeconds"] = max(0, math.ceil(exc.retry_after))
     return extensions
