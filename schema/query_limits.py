@@ -31,6 +31,7 @@ from graphql.language import BREAK
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import QueryTooComplex
+from schema.error_codes import error_extensions
 
 __all__ = ["QueryLimits", "limit_rules", "too_complex"]
 
@@ -45,7 +46,9 @@ class QueryLimits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_tokens: int = Field(2_000, ge=10, description="Lexical tokens in the document text.")
-    max_depth: int = Field(12, ge=1, description="Nesting of selection sets, fragments expanded.")
+    max_depth: int = Field(
+        12, ge=1, description="Fields on the longest path of an operation, fragments expanded."
+    )
     max_aliases: int = Field(30, ge=0, description="Aliased fields in the whole document.")
     max_directives: int = Field(4, ge=0, description="Directives on one field or fragment.")
     max_root_fields: int = Field(10, ge=1, description="Fields at the root of one operation.")
@@ -59,10 +62,12 @@ class QueryLimits(BaseModel):
 
 
 def too_complex(limit: str, maximum: int, node: Node | None = None) -> GraphQLError:
-    """The validation error for a limit that was hit; its original error carries the code."""
+    """The validation error for a limit that was hit. Its original error carries the code for
+    the `ErrorCodes` extension; the extensions are set here too, for transports that show
+    pre-execution errors without it."""
     message = f"The query exceeds the {limit} limit of {maximum}."
     error = QueryTooComplex(message, limit=limit, maximum=maximum)
-    return GraphQLError(error.message, node, original_error=error)
+    return GraphQLError(message, node, original_error=error, extensions=error_extensions(error))
 
 
 def limit_rules(limits: QueryLimits) -> tuple[type[ASTValidationRule], ...]:

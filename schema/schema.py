@@ -30,8 +30,11 @@ class PanjerehSchema(strawberry.Schema):
     """Strawberry's schema without its default error logging.
 
     Expected errors (agency down, invalid input) are not incidents, and internal ones are logged
-    once, with their stack, by the `ErrorCodes` extension.
+    once, with their stack, by the `ErrorCodes` extension. `document_cache` holds the valid
+    documents this schema has seen (see `LimitedDocuments`).
     """
+
+    document_cache: DocumentCache
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -55,9 +58,11 @@ def build_schema(*, production: bool = False, limits: QueryLimits | None = None)
     ]
     if production:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return PanjerehSchema(
+    schema = PanjerehSchema(
         query=Query,
         mutation=OpsMutation,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production),
     )
+    schema.document_cache = cache
+    return schema

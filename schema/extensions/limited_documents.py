@@ -101,9 +101,9 @@ class LimitedDocuments(SchemaExtension):
 
     def _validate(self, document: DocumentNode) -> list[GraphQLError]:
         schema = self.execution_context.schema._schema  # graphql-core's schema behind strawberry's
-        errors = validate(schema, document, self.limit_rules, max_errors=1)
+        errors = validate(schema, document, self.limit_rules)
         if errors:
-            return errors
+            return errors[:1]  # the first limit hit is the answer; the others add nothing
         rules = (*self.execution_context.validation_rules, *_STRAWBERRY_RULES)
         return validate(schema, document, rules, hide_suggestions=self.hide_suggestions)
 
