@@ -84,7 +84,7 @@ def test_directives_per_field() -> None:
 
 def test_root_fields_count_fragments() -> None:
     query = (
-        "{ ...F ...G } fragment F on Query { " + "__typename " * 6 + "} "
+        "{ ...F ...G } fragment F on Query { " + "__typename " * 7 + "} "
         "fragment G on Query { me { nationalCode } agencies { id } __typename __typename }"
     )
     assert hit(query) == ("rootFields", 10)
