@@ -45,7 +45,7 @@ class QueryLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_tokens: int = Field(2_000, ge=10, description="Lexical tokens in the document text.")
+    max_tokens: int = Field(1_000, ge=10, description="Lexical tokens in the document text.")
     max_depth: int = Field(
         12, ge=1, description="Fields on the longest path of an operation, fragments expanded."
     )
