@@ -32,6 +32,7 @@ from domain.errors import InvalidInput
 from observability.health import health_routes
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
+from schema import http_input
 from schema.persisted.gate import PersistedQueryGate
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """The gateway as an aiohttp application, ready for `web.run_app` or a test runner."""
     settings = settings or Settings()
     metrics = Metrics()
-    app = web.Application(middlewares=[access_log, last_resort])
+    app = web.Application(
+        middlewares=[access_log, last_resort], client_max_size=http_input.MAX_BODY_BYTES
+    )
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.extend([_agencies, _cache, _connectors])
@@ -129,7 +132,11 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             namespace=settings.cache_namespace,
         )
         app[VIEW] = GatewayView(
-            schema=build_schema(production=settings.mode == "production", persisted=persisted),
+            schema=build_schema(
+                production=settings.mode == "production",
+                limits=settings.limits,
+                persisted=persisted,
+            ),
             persisted=persisted,
             connectors=connectors,
             metrics=app[METRICS],

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.persisted.config import PersistedQueries
+from schema.query_limits import QueryLimits
 
 __all__ = ["DEV_JWT_SECRET", "Settings", "describe_errors"]
 
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     )
 
     request_deadline_s: float = Field(8.0, gt=0, le=60)
+    limits: QueryLimits = Field(
+        default_factory=QueryLimits, description="Query limits (see schema.query_limits)."
+    )
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "panjereh-dev"

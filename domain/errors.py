@@ -18,7 +18,8 @@ parent's code unless it is given its own.
     ├── Unauthenticated                UNAUTHENTICATED
     ├── Forbidden                      FORBIDDEN
     ├── RateLimited                    RATE_LIMITED         retryable, retry_after
-    ├── QueryTooComplex                QUERY_TOO_COMPLEX
+    ├── QueryTooComplex                QUERY_TOO_COMPLEX    (carries the limit and its value)
+    ├── BadRequest                     BAD_REQUEST          (not a well-formed GraphQL request)
     ├── PersistedQueryNotFound         PERSISTED_QUERY_NOT_FOUND
     ├── PersistedQueryNotSupported     PERSISTED_QUERY_NOT_SUPPORTED
     └── PersistedQueryNotInList        PERSISTED_QUERY_NOT_IN_LIST
@@ -43,6 +44,7 @@ __all__ = [
     "AgencyRejected",
     "AgencyTimeout",
     "AgencyUnavailable",
+    "BadRequest",
     "CircuitOpen",
     "Forbidden",
     "InvalidInput",
@@ -147,7 +149,20 @@ class RateLimited(PanjerehError):
 
 
 class QueryTooComplex(PanjerehError):
-    """The query exceeds a depth, cost, alias or token limit."""
+    """The query exceeds a depth, cost, alias or token limit; `limit` names it, `maximum` is
+    its configured value."""
+
+    def __init__(
+        self, message: str, *, limit: str | None = None, maximum: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
+
+
+class BadRequest(PanjerehError):
+    """The request is not a well-formed GraphQL request: a body that is not a JSON object,
+    a wrong content type, an ambiguous operation. Refused before any GraphQL work."""
 
 
 class PersistedQueryNotFound(PanjerehError):

@@ -44,7 +44,9 @@ class RequestLoaders:
         if (op, args) not in self._seen:
             if len(self._seen) >= self._max:
                 raise QueryTooComplex(
-                    f"this query asks agencies for more than {self._max} distinct things"
+                    f"this query asks agencies for more than {self._max} distinct things",
+                    limit="agencyLookups",
+                    maximum=self._max,
                 )
             self._seen.add((op, args))
         loader = self._loaders.get(op)

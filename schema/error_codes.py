@@ -32,6 +32,7 @@ _CODES: dict[type[e.PanjerehError], str] = {
     e.PersistedQueryNotFound: "PERSISTED_QUERY_NOT_FOUND",
     e.PersistedQueryNotSupported: "PERSISTED_QUERY_NOT_SUPPORTED",
     e.PersistedQueryNotInList: "PERSISTED_QUERY_NOT_IN_LIST",
+    e.BadRequest: "BAD_REQUEST",
 }
 
 
@@ -45,12 +46,16 @@ def code_for(error_type: type[BaseException]) -> str:
 
 
 def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
-    """`extensions` for a client-visible error: code, retryable, and agency/field/retry-after."""
+    """`extensions` for a client-visible error: code, retryable, and agency/field/limit/
+    retry-after where they apply."""
     extensions: dict[str, Any] = {"code": code_for(type(exc)), "retryable": exc.retryable}
     if isinstance(exc, e.AgencyError):
         extensions["agency"] = exc.agency
     if isinstance(exc, e.InvalidInput):
         extensions["field"] = exc.field
+    if isinstance(exc, e.QueryTooComplex) and exc.limit is not None:
+        extensions["limit"] = exc.limit
+        extensions["max"] = exc.maximum
     if exc.retry_after is not None:
         extensions["retryAfterSeconds"] = max(0, math.ceil(exc.retry_after))
     return extensions

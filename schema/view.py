@@ -1,7 +1,8 @@
 """The HTTP face of the schema: strawberry's aiohttp view, customised through `get_context`.
 
 Authentication happens here, before any GraphQL work: a request with a bad bearer token gets a
-401 with a GraphQL-shaped error body. The request's deadline is set here too, once.
+401 with a GraphQL-shaped error body. The request's deadline is set here too, once. What a
+request must be to reach GraphQL at all (content type, JSON shape, size) is `schema.http_input`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from typing import Any
 
 from aiohttp import web
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
@@ -20,9 +21,10 @@ from auth.principal import Principal
 from auth.tokens import TokenVerifier
 from connectors.deadline import Deadline, set_deadline
 from connectors.registry import Connectors
-from domain.errors import Unauthenticated
+from domain.errors import BadRequest, Unauthenticated
 from observability.metrics import Metrics
 from resolvers.context import GatewayContext
+from schema import http_input
 from schema.error_codes import error_extensions
 from schema.persisted.gate import PersistedQueryGate
 from schema.persisted.http import execute_persisted
@@ -61,7 +63,36 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             return web.json_response(
                 body, status=401, headers={"WWW-Authenticate": 'Bearer realm="panjereh"'}
             )
-        return await super().__call__(request)
+        try:
+            return await self.run(request=request)
+        except (BadRequest, HTTPException, web.HTTPRequestEntityTooLarge) as exc:
+            return http_input.refusal(exc)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        http_input.check_content_type(request.method, request.content_type)
+        return await super().parse_http_body(request)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        batching = self.schema.config.batching_config is not None
+        return http_input.decode_request(data, batching=batching)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages: a refused one closes the socket as strawberry does for non-JSON."""
+        try:
+            return http_input.decode_json(data)
+        except BadRequest as exc:
+            raise json.JSONDecodeError(exc.message, "", 0) from None
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [], max_msg_size=http_input.MAX_BODY_BYTES
+        )
+        await ws.prepare(request)
+        return ws
 
     def _authenticate(self, request: web.Request) -> Principal | None:
         header = request.headers.get("Authorization")

@@ -3,15 +3,18 @@
 Errors raised from the error tree get `extensions.code` and friends from `schema.error_codes`;
 anything else is an internal fault: logged here with its stack trace, shown to the client as a
 fixed message. Errors graphql-core raises itself (syntax, validation) keep their message, which
-is about the query the client sent, and get a code saying so.
+is about the query the client sent, and get a code saying so; in production without any "Did you
+mean …" hint (validation is told to hide them; variable coercion at execution is not, so the
+hint is cut here too).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from domain.errors import PanjerehError
@@ -22,28 +25,39 @@ __all__ = ["ErrorCodes"]
 log = logging.getLogger("panjereh.errors")
 
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 _INTERNAL_MESSAGE = "Internal error; it has been logged."
 
 
 class ErrorCodes(SchemaExtension):
     """Rewrite each error of the result into `{message, path, extensions: {code, …}}`."""
 
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        super().__init__()
+        self.hide_suggestions = hide_suggestions
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_shape(error) for error in result.errors]
+            result.errors = [_shape(error, self.hide_suggestions) for error in result.errors]
 
 
-def _shape(error: GraphQLError) -> GraphQLError:
+def _shape(error: GraphQLError, hide_suggestions: bool) -> GraphQLError:
     original = error.original_error
     if isinstance(original, GraphQLError) and original is not error:
-        return _shape(original)
+        return _shape(original, hide_suggestions)
     if isinstance(original, PanjerehError):
         return _rebuild(error, original.message, error_extensions(original))
     if original is None:
-        extensions = {"code": GRAPHQL_VALIDATION_FAILED, **(error.extensions or {})}
-        return _rebuild(error, error.message, extensions)
+        code = (
+            GRAPHQL_PARSE_FAILED
+            if isinstance(error, GraphQLSyntaxError)
+            else GRAPHQL_VALIDATION_FAILED
+        )
+        message = _SUGGESTION.sub("", error.message) if hide_suggestions else error.message
+        return _rebuild(error, message, {"code": code, **(error.extensions or {})})
     log.error("internal error at %s", error.path, exc_info=original)
     return _rebuild(error, _INTERNAL_MESSAGE, {"code": INTERNAL, "retryable": False})
 
