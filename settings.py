@@ -13,9 +13,9 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_JWT_SECRET", "Settings"]
+from auth.trust import TokenTrust
 
-DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
+__all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
@@ -60,9 +60,7 @@ class Settings(BaseSettings):
 
     request_deadline_s: float = Field(8.0, gt=0, le=60)
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_issuer: str = "panjereh-dev"
-    jwt_audience: str = "panjereh"
+    tokens: TokenTrust = Field(default_factory=TokenTrust)
 
     @property
     def embedded_sandbox(self) -> bool:
@@ -97,8 +95,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_config(self) -> Self:
         if self.mode == "production":
-            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-                raise ValueError("production mode needs PANJEREH_JWT_SECRET")
+            self.tokens.check_production()
             if not self.agency_urls:
                 raise ValueError("production mode needs PANJEREH_AGENCY_URLS")
             if self.cache_key_secret is None:

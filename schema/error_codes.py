@@ -43,12 +43,15 @@ def code_for(error_type: type[BaseException]) -> str:
 
 
 def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
-    """`extensions` for a client-visible error: code, retryable, and agency/field/retry-after."""
+    """`extensions` for a client-visible error: code, retryable, and agency/field/retry-after/
+    required level."""
     extensions: dict[str, Any] = {"code": code_for(type(exc)), "retryable": exc.retryable}
     if isinstance(exc, e.AgencyError):
         extensions["agency"] = exc.agency
     if isinstance(exc, e.InvalidInput):
         extensions["field"] = exc.field
+    if isinstance(exc, e.InsufficientLevel):
+        extensions["requiredLevel"] = exc.required_level
     if exc.retry_after is not None:
         extensions["retryAfterSeconds"] = max(0, math.ceil(exc.retry_after))
     return extensions

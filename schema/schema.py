@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.extensions.error_codes import ErrorCodes
+from schema.extensions.operation_scope import OperationScope
 from schema.extensions.request_metrics import RequestMetrics
 from schema.ops import OpsMutation
 from schema.query import Query
@@ -42,6 +43,7 @@ def build_schema(*, production: bool = False) -> PanjerehSchema:
     extensions: list[Any] = [
         RequestMetrics,
         ErrorCodes,
+        OperationScope,
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
     ]

@@ -4,15 +4,21 @@ Errors raised from the error tree get `extensions.code` and friends from `schema
 anything else is an internal fault: logged here with its stack trace, shown to the client as a
 fixed message. Errors graphql-core raises itself (syntax, validation) keep their message, which
 is about the query the client sent, and get a code saying so.
+
+Over HTTP the result is shaped when the operation ends. Over a WebSocket (`Schema.stream`) each
+result is sent before the operation ends, so it is shaped in `on_stream_result` as well; shaping
+twice changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from domain.errors import PanjerehError
 from schema.error_codes import INTERNAL, error_extensions
@@ -34,6 +40,12 @@ class ErrorCodes(SchemaExtension):
         if result is not None and result.errors:
             result.errors = [_shape(error) for error in result.errors]
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [_shape(error) for error in errors]
+        yield
+
 
 def _shape(error: GraphQLError) -> GraphQLError:
     original = error.original_error
@@ -41,7 +53,9 @@ def _shape(error: GraphQLError) -> GraphQLError:
         return _shape(original)
     if isinstance(original, PanjerehError):
         return _rebuild(error, original.message, error_extensions(original))
-    if original is None:
+    if original is None or isinstance(
+        original, InvalidOperationTypeError | CannotGetOperationTypeError
+    ):  # about the query the client sent (e.g. a query over the subscriptions-only graphql-ws)
         extensions = {"code": GRAPHQL_VALIDATION_FAILED, **(error.extensions or {})}
         return _rebuild(error, error.message, extensions)
     log.error("internal error at %s", error.path, exc_info=original)
