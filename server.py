@@ -22,6 +22,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from auth.tokens import TokenIssuer, TokenVerifier
+from auth.verifier import token_verifier
 from cache.backend import CacheBackend
 from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
@@ -36,7 +37,7 @@ from schema import http_input
 from schema.persisted.gate import PersistedQueryGate
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
-from settings import Settings, describe_errors
+from settings import Settings
 
 __all__ = ["create_app", "main"]
 
@@ -48,6 +49,7 @@ AGENCY_URLS = web.AppKey("agency_urls", dict)
 CACHE = web.AppKey("cache", CacheStore)
 CONNECTORS = web.AppKey("connectors", Connectors)
 VIEW = web.AppKey("graphql_view", GatewayView)
+VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 SANDBOX = web.AppKey("sandbox", object)
 
 
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _connectors])
+    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _connectors])
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -114,6 +116,13 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
         await backend.close()
 
 
+async def _tokens(app: web.Application) -> AsyncIterator[None]:
+    """The one token verifier of the app, with its JWKS source when one is configured."""
+    async with token_verifier(app[SETTINGS]) as verifier:
+        app[VERIFIER] = verifier
+        yield
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
@@ -140,7 +149,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             persisted=persisted,
             connectors=connectors,
             metrics=app[METRICS],
-            verifier=TokenVerifier.from_settings(settings),
+            verifier=app[VERIFIER],
             deadline_s=settings.request_deadline_s,
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
@@ -186,6 +195,9 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("dev-token", help="print a development bearer token for a citizen")
     token.add_argument("national_code", help="the sandbox citizen's national code")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.add_argument(
+        "--acr", type=int, default=3, choices=[1, 2, 3], help="authentication level (default 3)"
+    )
     service = commands.add_parser(
         "service-token", help="print a development bearer token for a service client"
     )
@@ -216,38 +228,23 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _load_settings(args: argparse.Namespace) -> Settings | None:
-    """The settings, or None after saying what is wrong with them (never their values)."""
-    try:
-        return _settings_from(args)
-    except ValidationError as exc:
-        print(f"configuration error:\n{describe_errors(exc)}", file=sys.stderr)
-    except json.JSONDecodeError as exc:
-        print(f"configuration error: --agency-urls is not JSON ({exc.msg})", file=sys.stderr)
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = _load_settings(args)
-    if settings is None:
+    try:
+        settings = _settings_from(args)
+    except (ValidationError, json.JSONDecodeError) as exc:
+        print(f"configuration error: {configuration_errors(exc)}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    issuer = TokenIssuer.from_settings(settings)
-    try:
-        if args.command == "dev-token":
-            _require_development(settings)
-            print(issuer.citizen(args.national_code, ttl_s=args.ttl))
-            return 0
-        if args.command == "service-token":
-            _require_development(settings)
-            print(issuer.service(args.client_id, args.scope, ttl_s=args.ttl))
-            return 0
-    except InvalidInput as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    if args.command in ("dev-token", "service-token"):
+        try:
+            print(_development_token(args, settings))
+        except InvalidInput as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "export-schema":
         from schema.export import export_sdl
 
@@ -261,9 +258,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _require_development(settings: Settings) -> None:
-    if settings.mode != "development":
-        raise SystemExit("development tokens exist only in development mode")
+def configuration_errors(exc: ValidationError | json.JSONDecodeError) -> str:
+    """What is wrong with the configuration, without echoing any value (secrets included)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"--agency-urls is not JSON ({exc.msg})"
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False, include_context=False)
+    )
+
+
+def _development_token(args: argparse.Namespace, settings: Settings) -> str:
+    """A development token; exits if the configuration is production-like (real keys)."""
+    try:
+        issuer = TokenIssuer.from_settings(settings)
+    except PermissionError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if args.command == "dev-token":
+        return issuer.citizen(args.national_code, ttl_s=args.ttl, acr=args.acr)
+    return issuer.service(args.client_id, args.scope, ttl_s=args.ttl)
 
 
 async def _announce(app: web.Application, *, python: str) -> None:
@@ -272,7 +285,7 @@ async def _announce(app: web.Application, *, python: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
-    if settings.embedded_sandbox:
+    if settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]
@@ -281,7 +294,7 @@ async def _announce(app: web.Application, *, python: str) -> None:
             f"  sandbox agencies on loopback; admin at {app[SANDBOX].admin_url}",
             "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),
             f"  a development token for a citizen: {python} server.py dev-token <national code>",
-            f"  e.g. for {example} (valid 12 h):",
+            f"  e.g. for {example} (valid 12 h, authentication level 3):",
             f"    {issuer.citizen(example)}",
             "  then send it as `Authorization: Bearer <token>` with a query such as",
             "    { me { profile { firstName lastName } bills { totalAmount items { amount } } } }",

@@ -10,15 +10,14 @@ import base64
 import binascii
 from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.trust import TokenTrust
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
 
-__all__ = ["DEV_JWT_SECRET", "Settings", "describe_errors"]
-
-DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
+__all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
@@ -66,9 +65,7 @@ class Settings(BaseSettings):
         default_factory=QueryLimits, description="Query limits (see schema.query_limits)."
     )
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_issuer: str = "panjereh-dev"
-    jwt_audience: str = "panjereh"
+    tokens: TokenTrust = Field(default_factory=TokenTrust)
 
     persisted_queries: PersistedQueries = Field(default_factory=PersistedQueries)
 
@@ -105,20 +102,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_config(self) -> Self:
         if self.mode == "production":
-            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-                raise ValueError("production mode needs PANJEREH_JWT_SECRET")
+            self.tokens.check_production()
             if not self.agency_urls:
                 raise ValueError("production mode needs PANJEREH_AGENCY_URLS")
             if self.cache_key_secret is None:
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
         return self
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """What is wrong with the configuration, one line a setting, without the values given:
-    pydantic's own text quotes the input, and the input may be a secret."""
-    lines = []
-    for error in exc.errors(include_input=False, include_url=False, include_context=False):
-        where = ".".join(str(part) for part in error["loc"]) or "settings"
-        lines.append(f"  {where}: {error['msg']}")
-    return "\n".join(lines)

@@ -1,96 +1,214 @@
-"""Bearer JWT verification (signature, expiry, audience, issuer) and development tokens.
+"""Bearer JWT verification (key, algorithm, issuer, audience, age) and development tokens.
 
 Citizens log in upstream (the national window's SSO / OTP) and arrive with a JWT whose subject is
-their national code; service clients carry `typ: service` and space-separated `scope`. In the
-embedded development mode the gateway signs its own tokens with a development secret, so that
-`python server.py dev-token <national code>` gives a working token with nothing else running.
+their national code and whose `acr` is their authentication level. Service clients are told apart
+by their issuer: a token from one of `service_issuers` is a service client named by `client_id`
+(or `azp`, else `sub`) with the space-separated `scope`.
+
+Every check of time uses the injected clock, so tests never wait: `exp` (with leeway), `nbf`,
+`iat` (required, not in the future), a lifetime `exp - iat` and an age `now - iat` of at most
+`max_age_s` — a token valid for a hundred years is refused however well it is signed.
+
+In development mode with no asymmetric key configured, the gateway signs its own HS256 tokens with
+the development secret, so that `python server.py dev-token <national code>` gives a working
+token with nothing else running; `TokenIssuer.from_settings` refuses any other configuration.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from auth.principal import Principal, PrincipalKind
+from auth.jwks import JwksSource
+from auth.keys import KeySet, VerificationKey, hmac_key, key_from_pem
+from auth.principal import MAX_LEVEL, Principal, PrincipalKind
+from auth.trust import TokenTrust
 from domain.errors import InvalidInput, Unauthenticated
 from domain.identifiers import parse_national_code
 
 if TYPE_CHECKING:
     from settings import Settings
 
-__all__ = ["TokenIssuer", "TokenVerifier"]
+__all__ = ["TokenIssuer", "TokenVerifier", "level_of"]
 
-_ALGORITHMS = ("HS256",)
+_REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
+_OPTIONS: dict[str, Any] = {
+    "require": _REQUIRED,
+    "verify_exp": False,  # checked below against the injected clock
+    "verify_iat": False,
+    "verify_nbf": False,
+}
 
 
-@dataclass(frozen=True)
-class _TokenTrust:
-    """What issuer and verifier share: the key, who issues, and for whom."""
+def level_of(acr: object) -> int:
+    """The authentication level an `acr` claim states: 1–3, and 1 when absent or unknown."""
+    if isinstance(acr, bool):
+        return 1
+    if isinstance(acr, int) and 1 <= acr <= MAX_LEVEL:
+        return acr
+    if isinstance(acr, str) and acr.strip() in {str(n) for n in range(1, MAX_LEVEL + 1)}:
+        return int(acr.strip())
+    return 1
 
-    secret: str
-    issuer: str
-    audience: str
+
+class TokenVerifier:
+    """Verifies bearer tokens against trusted keys: static ones and, if configured, a JWKS."""
+
+    def __init__(
+        self,
+        trust: TokenTrust,
+        *,
+        static_keys: KeySet,
+        jwks: JwksSource | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._trust = trust
+        self._static = static_keys
+        self._jwks = jwks
+        self._clock = clock
+        self._issuers = frozenset(trust.issuers) | frozenset(trust.service_issuers)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        return cls(
-            settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
-        )
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        jwks: JwksSource | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> TokenVerifier:
+        trust = settings.tokens
+        keys: list[VerificationKey] = [key_from_pem(path) for path in trust.pem_files]
+        secret = trust.dev_secret_for(settings.mode)
+        if secret is not None:
+            keys.append(hmac_key(secret))
+        return cls(trust, static_keys=KeySet.of(keys), jwks=jwks, clock=clock)
 
-
-@dataclass(frozen=True)
-class TokenVerifier(_TokenTrust):
-    """Verifies bearer tokens signed with a shared secret."""
-
-    leeway_s: float = 30.0
-
-    def verify(self, token: str) -> Principal:
+    async def verify(self, token: str) -> Principal:
         """The principal of a valid token, or `Unauthenticated` saying what was wrong."""
         try:
-            claims = jwt.decode(
-                token,
-                self.secret,
-                algorithms=list(_ALGORITHMS),
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway_s,
-                options={"require": ["exp", "sub", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("the bearer token has expired") from exc
+            header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated("the bearer token is not valid") from exc
-        scopes = frozenset(str(claims.get("scope", "")).split())
-        if claims.get("typ") == "service":
-            return Principal(PrincipalKind.SERVICE, str(claims["sub"]), scopes)
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise Unauthenticated("the bearer token is not valid")
+        claims = self._decode(token, await self._candidates(kid, header.get("alg")))
+        self._check_times(claims)
+        return self._principal(claims)
+
+    async def _candidates(self, kid: str | None, algorithm: object) -> list[VerificationKey]:
+        keys = self._static
+        if self._jwks is not None:
+            jwks = await (self._jwks.keys_with(kid) if kid else self._jwks.keys())
+            keys = keys + jwks
+        return keys.candidates(kid, algorithm)
+
+    def _decode(self, token: str, keys: Iterable[VerificationKey]) -> dict[str, Any]:
+        failure: jwt.InvalidTokenError | None = None
+        for key in keys:
+            try:
+                return jwt.decode(
+                    token,
+                    key.key,
+                    algorithms=[key.algorithm],
+                    audience=self._trust.audience,
+                    issuer=self._issuers,
+                    options=_OPTIONS,
+                )
+            except jwt.InvalidSignatureError as exc:
+                failure = exc  # another candidate key may match
+            except jwt.InvalidTokenError as exc:
+                raise Unauthenticated("the bearer token is not valid") from exc
+        raise Unauthenticated("the bearer token is not signed by a trusted key") from failure
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now, leeway, max_age = self._clock(), self._trust.leeway_s, self._trust.max_age_s
+        try:
+            exp, iat = float(claims["exp"]), float(claims["iat"])
+            nbf = float(claims.get("nbf", iat))
+        except (TypeError, ValueError) as exc:
+            raise Unauthenticated("the bearer token is not valid") from exc
+        if exp <= now - leeway:
+            raise Unauthenticated("the bearer token has expired")
+        if iat > now + leeway or nbf > now + leeway:
+            raise Unauthenticated("the bearer token is not valid yet")
+        if exp - iat > max_age:
+            raise Unauthenticated(f"the bearer token lives longer than {max_age} s")
+        if now - iat > max_age + leeway:
+            raise Unauthenticated("the bearer token is too old")
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
+        expires_at = float(claims["exp"])
+        if claims["iss"] in self._trust.service_issuers:
+            client = claims.get("client_id") or claims.get("azp") or claims["sub"]
+            scope = claims.get("scope", "")
+            scopes = frozenset(scope.split() if isinstance(scope, str) else ())
+            return Principal(
+                PrincipalKind.SERVICE, str(client), scopes, level=1, expires_at=expires_at
+            )
         try:
             code = parse_national_code(str(claims["sub"]))
         except InvalidInput as exc:
             raise Unauthenticated("the token's subject is not a national code") from exc
-        return Principal(PrincipalKind.CITIZEN, code, scopes)
+        return Principal(
+            PrincipalKind.CITIZEN,
+            code,
+            level=level_of(claims.get("acr")),
+            expires_at=expires_at,
+        )
 
 
 @dataclass(frozen=True)
-class TokenIssuer(_TokenTrust):
-    """Signs development tokens that a `TokenVerifier` with the same settings accepts."""
+class TokenIssuer:
+    """Signs development tokens that the development `TokenVerifier` accepts."""
 
-    def citizen(self, national_code: str, ttl_s: int = 12 * 3600) -> str:
-        return self._sign(parse_national_code(national_code), ttl_s, {})
+    secret: str
+    issuer: str
+    service_issuer: str
+    audience: str
+    max_age_s: int
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenIssuer:
+        """The development issuer; `PermissionError` with a production-like configuration."""
+        trust = settings.tokens
+        secret = trust.dev_secret_for(settings.mode)
+        if secret is None or not trust.service_issuers:
+            raise PermissionError(
+                "development tokens exist only in development mode with no JWKS or PEM keys"
+            )
+        return cls(
+            secret, trust.issuers[0], trust.service_issuers[0], trust.audience, trust.max_age_s
+        )
+
+    def citizen(self, national_code: str, ttl_s: int = 12 * 3600, *, acr: int = 3) -> str:
+        if not 1 <= acr <= MAX_LEVEL:
+            raise InvalidInput("acr", f"the authentication level must be 1–{MAX_LEVEL}")
+        return self._sign(parse_national_code(national_code), self.issuer, ttl_s, {"acr": str(acr)})
 
     def service(self, client_id: str, scopes: list[str], ttl_s: int = 3600) -> str:
-        return self._sign(client_id, ttl_s, {"typ": "service", "scope": " ".join(scopes)})
+        return self._sign(
+            client_id,
+            self.service_issuer,
+            ttl_s,
+            {"client_id": client_id, "scope": " ".join(scopes)},
+        )
 
-    def _sign(self, subject: str, ttl_s: int, extra: dict[str, str]) -> str:
-        now = int(time.time())
+    def _sign(self, subject: str, issuer: str, ttl_s: int, extra: dict[str, str]) -> str:
+        if not 0 < ttl_s <= self.max_age_s:
+            raise InvalidInput("ttl", f"a token's lifetime must be 1–{self.max_age_s} seconds")
+        now = int(self.clock())
         claims = {
             "sub": subject,
-            "iss": self.issuer,
+            "iss": issuer,
             "aud": self.audience,
             "iat": now,
             "exp": now + ttl_s,
             **extra,
         }
-        return jwt.encode(claims, self.secret, algorithm=_ALGORITHMS[0])
+        return jwt.encode(claims, self.secret, algorithm="HS256")

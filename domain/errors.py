@@ -17,6 +17,7 @@ parent's code unless it is given its own.
     ├── InvalidInput                   INVALID_INPUT        (carries the input field)
     ├── Unauthenticated                UNAUTHENTICATED
     ├── Forbidden                      FORBIDDEN
+    │   └── InsufficientLevel          FORBIDDEN            (carries required_level)
     ├── RateLimited                    RATE_LIMITED         retryable, retry_after
     ├── QueryTooComplex                QUERY_TOO_COMPLEX    (carries the limit and its value)
     ├── BadRequest                     BAD_REQUEST          (not a well-formed GraphQL request)
@@ -47,6 +48,7 @@ __all__ = [
     "BadRequest",
     "CircuitOpen",
     "Forbidden",
+    "InsufficientLevel",
     "InvalidInput",
     "NotFound",
     "PanjerehError",
@@ -140,6 +142,17 @@ class Unauthenticated(PanjerehError):
 
 class Forbidden(PanjerehError):
     """The caller is authenticated but may not read this."""
+
+
+class InsufficientLevel(Forbidden):
+    """The citizen logged in at a lower authentication level (`acr`) than the field needs."""
+
+    def __init__(self, required_level: int, level: int) -> None:
+        super().__init__(
+            f"this field needs authentication level {required_level}; the token has {level}: "
+            "log in again with a stronger method"
+        )
+        self.required_level = required_level
 
 
 class RateLimited(PanjerehError):

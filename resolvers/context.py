@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from strawberry.dataloader import DataLoader
 
+from auth.connection import ConnectionAuth
 from auth.principal import Principal
 from connectors.registry import Connectors
 from domain.errors import QueryTooComplex
@@ -61,10 +62,19 @@ class RequestLoaders:
 
 @dataclass
 class GatewayContext:
-    """Per-request context: the caller, the connectors and the request's loaders."""
+    """Per-operation context: the caller, the connectors and the operation's loaders.
+
+    Over HTTP one request is one operation. A WebSocket connection has one context of its own
+    (`connection` set, `connection_params` from `connection_init`); each of its operations runs
+    with a copy holding the principal verified for it and fresh loaders (`OperationScope`).
+    """
 
     request: web.Request | None
     principal: Principal | None
     connectors: Connectors
     metrics: Metrics
     loaders: RequestLoaders = field(default_factory=RequestLoaders)
+    deadline_s: float | None = None
+    """Time budget of one operation; the deadline starts when the operation does."""
+    connection: ConnectionAuth | None = None
+    connection_params: dict[str, Any] | None = None

@@ -47,7 +47,7 @@ def code_for(error_type: type[BaseException]) -> str:
 
 def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
     """`extensions` for a client-visible error: code, retryable, and agency/field/limit/
-    retry-after where they apply."""
+    retry-after/required level where they apply."""
     extensions: dict[str, Any] = {"code": code_for(type(exc)), "retryable": exc.retryable}
     if isinstance(exc, e.AgencyError):
         extensions["agency"] = exc.agency
@@ -56,6 +56,8 @@ def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
     if isinstance(exc, e.QueryTooComplex) and exc.limit is not None:
         extensions["limit"] = exc.limit
         extensions["max"] = exc.maximum
+    if isinstance(exc, e.InsufficientLevel):
+        extensions["requiredLevel"] = exc.required_level
     if exc.retry_after is not None:
         extensions["retryAfterSeconds"] = max(0, math.ceil(exc.retry_after))
     return extensions

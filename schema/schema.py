@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from schema.document_cache import DocumentCache
 from schema.extensions.error_codes import ErrorCodes
 from schema.extensions.limited_documents import LimitedDocuments
+from schema.extensions.operation_scope import OperationScope
 from schema.extensions.persisted_queries import PersistedQueryExtension
 from schema.extensions.request_metrics import RequestMetrics
 from schema.ops import OpsMutation
@@ -60,6 +61,7 @@ def build_schema(
     extensions: list[Any] = [
         RequestMetrics,
         lambda: ErrorCodes(hide_suggestions=production),
+        OperationScope,
         lambda: LimitedDocuments(
             limits=limits, rules=rules, cache=cache, hide_suggestions=production
         ),

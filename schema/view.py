@@ -1,25 +1,32 @@
-"""The HTTP face of the schema: strawberry's aiohttp view, customised through `get_context`.
+"""The HTTP and WebSocket face of the schema: strawberry's aiohttp view, customised through
+`get_context` and `on_ws_connect`.
 
 Authentication happens here, before any GraphQL work: a request with a bad bearer token gets a
-401 with a GraphQL-shaped error body. The request's deadline is set here too, once. What a
-request must be to reach GraphQL at all (content type, JSON shape, size) is `schema.http_input`.
+401 with a GraphQL-shaped error body. What a request must be to reach GraphQL at all (content
+type, JSON shape, size) is `schema.http_input`. A WebSocket takes its token from `connection_init`
+(`{"Authorization": "Bearer …"}`) or the upgrade request, is refused with 4403 if it is not valid,
+re-verifies it for every operation (`OperationScope`) and is closed with 4401 when it expires.
+Each operation's deadline (`deadline_s`) starts when the operation does.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from aiohttp import web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
+from auth.connection import ConnectionAuth, bearer_token
 from auth.principal import Principal
 from auth.tokens import TokenVerifier
-from connectors.deadline import Deadline, set_deadline
 from connectors.registry import Connectors
 from domain.errors import BadRequest, Unauthenticated
 from observability.metrics import Metrics
@@ -29,10 +36,12 @@ from schema.error_codes import error_extensions
 from schema.persisted.gate import PersistedQueryGate
 from schema.persisted.http import execute_persisted
 
-__all__ = ["DEADLINE_HEADER", "GatewayView"]
+__all__ = ["DEADLINE_HEADER", "EXPIRED_CLOSE_CODE", "GatewayView"]
 
 DEADLINE_HEADER = "X-Request-Timeout"
+EXPIRED_CLOSE_CODE = 4401
 _PRINCIPAL = web.RequestKey("principal", object)
+_CONNECTION = web.RequestKey("connection_auth", ConnectionAuth)
 
 
 class GatewayView(GraphQLView[GatewayContext, None]):
@@ -57,7 +66,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
-            request[_PRINCIPAL] = self._authenticate(request)
+            request[_PRINCIPAL] = await self._authenticate(request)
         except Unauthenticated as exc:
             body = {"errors": [{"message": exc.message, "extensions": error_extensions(exc)}]}
             return web.json_response(
@@ -67,6 +76,10 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             return await self.run(request=request)
         except (BadRequest, HTTPException, web.HTTPRequestEntityTooLarge) as exc:
             return http_input.refusal(exc)
+        finally:
+            connection = request.get(_CONNECTION)
+            if connection is not None:
+                await connection.close()
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -94,14 +107,9 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         await ws.prepare(request)
         return ws
 
-    def _authenticate(self, request: web.Request) -> Principal | None:
-        header = request.headers.get("Authorization")
-        if not header:
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("the Authorization header must be `Bearer <token>`")
-        return self._verifier.verify(token.strip())
+    async def _authenticate(self, request: web.Request) -> Principal | None:
+        token = bearer_token(request.headers.get("Authorization"))
+        return None if token is None else await self._verifier.verify(token)
 
     async def execute_single(  # type: ignore[override]
         self,
@@ -136,13 +144,33 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         )
 
     async def get_context(self, request: web.Request, response: Any) -> GatewayContext:
-        set_deadline(Deadline.after(self._deadline_for(request)))
-        return GatewayContext(
+        context = GatewayContext(
             request=request,
             principal=request.get(_PRINCIPAL),
             connectors=self._connectors,
             metrics=self._metrics,
+            deadline_s=self._deadline_for(request),
         )
+        if isinstance(response, web.WebSocketResponse):
+            context.principal = None  # known once `connection_init` has been verified
+            context.connection = request[_CONNECTION] = ConnectionAuth(
+                self._verifier, on_expiry=functools.partial(_close_expired, response)
+            )
+        return context
+
+    async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
+        """Verify the connection's token: `connection_init`'s `Authorization`, else the header."""
+        assert context.connection is not None and context.request is not None
+        params = context.connection_params or {}
+        value = params.get("Authorization", params.get("authorization"))
+        try:
+            token = bearer_token(value or context.request.headers.get("Authorization"))
+            context.principal = await context.connection.accept(token)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError(
+                {"message": exc.message, "extensions": error_extensions(exc)}
+            ) from exc
+        return UNSET
 
     def _deadline_for(self, request: web.Request) -> float:
         """The configured deadline, or a shorter one the client asked for; never longer."""
@@ -158,3 +186,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _close_expired(ws: web.WebSocketResponse) -> None:
+    await ws.close(code=EXPIRED_CLOSE_CODE, message=b"the bearer token has expired")

@@ -6,6 +6,10 @@ fixed message. Errors graphql-core raises itself (syntax, validation) keep their
 is about the query the client sent, and get a code saying so; in production without any "Did you
 mean …" hint (validation is told to hide them; variable coercion at execution is not, so the
 hint is cut here too).
+
+Over HTTP the result is shaped when the operation ends. Over a WebSocket (`Schema.stream`) each
+result is sent before the operation ends, so it is shaped in `on_stream_result` as well; shaping
+twice changes nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from domain.errors import PanjerehError
 from schema.error_codes import INTERNAL, error_extensions
@@ -43,6 +49,12 @@ class ErrorCodes(SchemaExtension):
         if result is not None and result.errors:
             result.errors = [_shape(error, self.hide_suggestions) for error in result.errors]
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [_shape(error, self.hide_suggestions) for error in errors]
+        yield
+
 
 def _shape(error: GraphQLError, hide_suggestions: bool) -> GraphQLError:
     original = error.original_error
@@ -50,7 +62,9 @@ def _shape(error: GraphQLError, hide_suggestions: bool) -> GraphQLError:
         return _shape(original, hide_suggestions)
     if isinstance(original, PanjerehError):
         return _rebuild(error, original.message, error_extensions(original))
-    if original is None:
+    if original is None or isinstance(
+        original, InvalidOperationTypeError | CannotGetOperationTypeError
+    ):  # about the query the client sent (e.g. a query over the subscriptions-only graphql-ws)
         code = (
             GRAPHQL_PARSE_FAILED
             if isinstance(error, GraphQLSyntaxError)

@@ -18,6 +18,7 @@ from server import METRICS, create_app
 from settings import Settings
 from tests.integration.queries import ME, PROFILE
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.signing import SigningKey, production_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLETE = PERSONAS["complete"]
@@ -105,11 +106,12 @@ def test_cli_help_documents_the_options() -> None:
         assert option in result.stdout
 
 
-def test_cli_dev_token_is_accepted_by_the_verifier() -> None:
+async def test_cli_dev_token_is_accepted_by_the_verifier() -> None:
     result = _cli("dev-token", COMPLETE.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
     assert result.returncode == 0, result.stderr
     verifier = TokenVerifier.from_settings(Settings())
-    assert verifier.verify(result.stdout.strip()).national_code == COMPLETE
+    principal = await verifier.verify(result.stdout.strip())
+    assert principal.national_code == COMPLETE and principal.level == 3
 
 
 def test_cli_dev_token_rejects_an_invalid_code_clearly() -> None:
@@ -131,10 +133,11 @@ async def test_request_outcomes_are_counted(gateway: RunningGateway) -> None:
         assert value == 1, outcome
 
 
-async def test_production_mode_hides_the_schema() -> None:
+async def test_production_mode_hides_the_schema(tmp_path: Path) -> None:
+    pem = SigningKey.generate("prod").write_pem(tmp_path)
     production = {
         "mode": "production",
-        "jwt_secret": "a-production-secret-of-enough-length",
+        "tokens": production_tokens(pem_files=[pem]),
         "cache_key_secret": "shared",
     }
     async with running_gateway(**production) as gw:

@@ -28,11 +28,16 @@ class RunningGateway:
     settings: Settings
     client: aiohttp.ClientSession
 
-    def token(self, national_code: str) -> str:
-        return TokenIssuer.from_settings(self.settings).citizen(national_code)
+    def token(self, national_code: str, *, acr: int = 3, ttl_s: int = 3600) -> str:
+        """A development citizen token (level 3 unless `acr` says otherwise)."""
+        return TokenIssuer.from_settings(self.settings).citizen(national_code, ttl_s, acr=acr)
 
-    def service_token(self, client_id: str, scopes: list[str]) -> str:
-        return TokenIssuer.from_settings(self.settings).service(client_id, scopes)
+    def service_token(self, client_id: str, scopes: list[str], *, ttl_s: int = 3600) -> str:
+        return TokenIssuer.from_settings(self.settings).service(client_id, scopes, ttl_s)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "/graphql"
 
     async def query(
         self,

@@ -1,68 +1,335 @@
-"""Bearer token verification: signature, expiry, audience, issuer, subject."""
+"""Token trust: keys pinned to their algorithm, issuer/audience/age checks, JWKS refresh policy,
+development tokens only where no real key is trusted. No sockets: a scripted fetch, a fake clock."""
 
 from __future__ import annotations
 
-import time
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
 
 import jwt
 import pytest
+from pydantic import ValidationError
 
+from auth.jwks import JwksSource, JwksUnavailable
+from auth.keys import KeySet
 from auth.principal import PrincipalKind, Scope
-from auth.tokens import TokenIssuer, TokenVerifier
+from auth.tokens import TokenIssuer, TokenVerifier, level_of
+from auth.trust import DEV_JWT_SECRET, TokenTrust
 from domain.errors import InvalidInput, Unauthenticated
+from server import configuration_errors
+from settings import Settings
+from tests.support.signing import SigningKey
 
-SECRET, ISS, AUD = "s" * 32, "panjereh-test", "panjereh"
-verifier = TokenVerifier(SECRET, ISS, AUD, leeway_s=0)
-issuer = TokenIssuer(SECRET, ISS, AUD)
+ISS, SVC, AUD = "https://sso.test", "https://sso.test/clients", "panjereh"
+NOW = 1_800_000_000.0
+CODE = "0012345679"
 
-
-def test_citizen_token_round_trip_with_persian_digits() -> None:
-    principal = verifier.verify(issuer.citizen("۰۰۱۲۳۴۵۶۷۹"))
-    assert principal.kind is PrincipalKind.CITIZEN
-    assert principal.national_code == "0012345679"
-
-
-def test_service_token_carries_scopes() -> None:
-    principal = verifier.verify(issuer.service("caseworker-app", ["citizen:read"]))
-    assert principal.kind is PrincipalKind.SERVICE and principal.national_code is None
-    assert principal.has(Scope.CITIZEN_READ) and not principal.has(Scope.OPS)
+RSA = SigningKey.generate("rsa-1", "RS256")
+EC = SigningKey.generate("ec-1", "ES256")
+ED = SigningKey.generate("ed-1", "EdDSA")
 
 
-def test_issuer_refuses_an_invalid_national_code() -> None:
-    with pytest.raises(InvalidInput):
-        issuer.citizen("0012345670")
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def trust(**overrides: Any) -> TokenTrust:
+    return TokenTrust(
+        **{"issuers": [ISS], "service_issuers": [SVC], "audience": AUD, "leeway_s": 0, **overrides}
+    )
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    return {
+        "sub": CODE,
+        "iss": ISS,
+        "aud": AUD,
+        "iat": int(NOW),
+        "exp": int(NOW) + 600,
+        **overrides,
+    }
+
+
+def verifier(keys: KeySet | None = None, **trust_overrides: Any) -> TokenVerifier:
+    keys = keys or KeySet.from_jwks({"keys": [RSA.jwk(), EC.jwk(), ED.jwk()]})
+    return TokenVerifier(trust(**trust_overrides), static_keys=keys, clock=Clock())
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+def test_jwks_keys_are_pinned_to_their_algorithm_from_alg_or_key_type() -> None:
+    keys = KeySet.from_jwks(
+        {
+            "keys": [
+                RSA.jwk(with_alg=False),
+                EC.jwk(with_alg=False),
+                ED.jwk(with_alg=False),
+                {"kty": "oct", "kid": "shared", "k": "c2VjcmV0"},  # never from a key set
+                {**SigningKey.generate("enc").jwk(), "use": "enc"},
+                {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
+                "not a key",
+            ]
+        }
+    )
+    assert {kid: key.algorithm for kid, key in keys.by_kid.items()} == {
+        "rsa-1": "RS256",
+        "ec-1": "ES256",
+        "ed-1": "EdDSA",
+    }
+
+
+def test_a_jwks_without_a_key_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="keys"):
+        KeySet.from_jwks({"keys": "nope"})
+
+
+@pytest.mark.parametrize("key", [RSA, EC, ED], ids=lambda k: k.algorithm)
+async def test_asymmetric_tokens_verify(key: SigningKey) -> None:
+    principal = await verifier().verify(key.sign(claims(acr="2")))
+    assert principal.kind is PrincipalKind.CITIZEN and principal.national_code == CODE
+    assert principal.level == 2 and principal.expires_at == NOW + 600
+
+
+async def test_the_algorithm_comes_from_the_key_not_the_header() -> None:
+    other_alg = jwt.encode(claims(), RSA.private, algorithm="RS384", headers={"kid": RSA.kid})
+    with pytest.raises(Unauthenticated):
+        await verifier().verify(other_alg)
+
+
+async def test_an_rsa_public_key_is_never_an_hmac_secret() -> None:
+    """The classic HS/RS confusion: HS256 over the public key's PEM, with the RSA key's kid."""
+
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": RSA.kid}).encode())
+        + b"."
+        + b64(json.dumps(claims()).encode())
+    )
+    signature = hmac.new(RSA.public_pem(), signing_input, hashlib.sha256).digest()
+    forged = (signing_input + b"." + b64(signature)).decode()
+    with pytest.raises(Unauthenticated):
+        await verifier().verify(forged)
+    kidless = forged.split(".", 1)[1]  # and without a kid no asymmetric key is an HS256 key
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()).decode()
+    with pytest.raises(Unauthenticated):
+        await verifier().verify(f"{header}.{kidless}")
+
+
+async def test_unsigned_tokens_are_refused() -> None:
+    for headers in ({"kid": RSA.kid}, {}):
+        token = jwt.encode(claims(), key=None, algorithm="none", headers=headers)
+        with pytest.raises(Unauthenticated):
+            await verifier().verify(token)
+
+
+async def test_a_key_that_is_not_trusted_is_refused() -> None:
+    stranger = SigningKey.generate(RSA.kid)  # same kid, other key
+    with pytest.raises(Unauthenticated, match="trusted key"):
+        await verifier().verify(stranger.sign(claims()))
 
 
 @pytest.mark.parametrize(
-    ("claims", "secret", "message"),
+    ("overrides", "message"),
     [
-        ({"exp": -10}, SECRET, "expired"),
-        ({}, "another-secret-of-enough-length-00", "not valid"),
-        ({"aud": "someone-else"}, SECRET, "not valid"),
-        ({"iss": "someone-else"}, SECRET, "not valid"),
-        ({"sub": "0012345670"}, SECRET, "subject"),
+        ({"iss": "https://elsewhere"}, "not valid"),
+        ({"aud": "someone-else"}, "not valid"),
+        ({"exp": int(NOW) - 1}, "expired"),
+        ({"iat": int(NOW) + 120}, "not valid yet"),
+        ({"nbf": int(NOW) + 120}, "not valid yet"),
+        ({"iat": int(NOW) - 2 * 86400, "exp": int(NOW) + 60}, "longer than"),
+        ({"exp": int(NOW) + 100 * 365 * 86400}, "longer than"),  # the 100-year token
+        ({"sub": "0012345670"}, "subject"),
     ],
 )
-def test_bad_tokens_are_unauthenticated(claims: dict, secret: str, message: str) -> None:
-    now = int(time.time())
-    base = {"sub": "0012345679", "iss": ISS, "aud": AUD, "exp": now + 60}
-    if "exp" in claims:
-        claims = {**claims, "exp": now + claims["exp"]}
-    token = jwt.encode({**base, **claims}, secret, algorithm="HS256")
+async def test_bad_claims_are_unauthenticated(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(Unauthenticated, match=message):
-        verifier.verify(token)
+        await verifier().verify(RSA.sign(claims(**overrides)))
 
 
-def test_unsigned_tokens_are_refused() -> None:
-    token = jwt.encode(
-        {"sub": "0012345679", "iss": ISS, "aud": AUD, "exp": int(time.time()) + 60},
-        key=None,
-        algorithm="none",
+@pytest.mark.parametrize("missing", ["iat", "exp", "iss", "aud", "sub"])
+async def test_required_claims(missing: str) -> None:
+    token = RSA.sign({k: v for k, v in claims().items() if k != missing})
+    with pytest.raises(Unauthenticated):
+        await verifier().verify(token)
+
+
+async def test_a_token_older_than_the_maximum_age_is_refused() -> None:
+    token = RSA.sign(claims(iat=int(NOW) - 3000, exp=int(NOW) + 500))
+    assert await verifier(max_age_s=3600).verify(token)
+    with pytest.raises(Unauthenticated, match="longer than"):
+        await verifier(max_age_s=3000).verify(token)
+
+
+async def test_service_clients_are_told_apart_by_issuer() -> None:
+    token = RSA.sign(
+        claims(iss=SVC, sub="svc-123", client_id="caseworker-app", scope="citizen:read ops")
     )
-    with pytest.raises(Unauthenticated):
-        verifier.verify(token)
+    principal = await verifier().verify(token)
+    assert principal.kind is PrincipalKind.SERVICE and principal.subject == "caseworker-app"
+    assert principal.has(Scope.CITIZEN_READ) and principal.has(Scope.OPS)
+    # The same claims from the citizen issuer are a citizen token (and `sub` is no national code).
+    with pytest.raises(Unauthenticated, match="subject"):
+        await verifier().verify(RSA.sign(claims(sub="svc-123", client_id="caseworker-app")))
 
 
-def test_garbage_is_unauthenticated() -> None:
+@pytest.mark.parametrize(
+    ("acr", "level"), [(None, 1), ("1", 1), ("2", 2), (3, 3), ("4", 1), ("urn:x", 1), (True, 1)]
+)
+def test_acr_levels(acr: object, level: int) -> None:
+    assert level_of(acr) == level
+
+
+# -- JWKS refresh ----------------------------------------------------------------------------
+
+
+class ScriptedJwks:
+    """A fetch returning whatever `document` is now; counts calls; can fail."""
+
+    def __init__(self, *keys: SigningKey) -> None:
+        self.document: dict[str, Any] = {"keys": [k.jwk() for k in keys]}
+        self.calls = 0
+        self.fail = False
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.fail:
+            raise JwksUnavailable("HTTP 503")
+        return self.document
+
+
+def jwks_verifier(fetch: ScriptedJwks, clock: Clock) -> TokenVerifier:
+    source = JwksSource(fetch, cache_s=300, min_refresh_s=30, clock=clock)
+    return TokenVerifier(trust(), static_keys=KeySet(), jwks=source, clock=Clock())
+
+
+async def test_kid_rotation_refreshes_once_and_random_kids_do_not_make_it_fetch() -> None:
+    old, new = SigningKey.generate("old"), SigningKey.generate("new")
+    fetch, clock = ScriptedJwks(old), Clock()
+    v = jwks_verifier(fetch, clock)
+    assert await v.verify(old.sign(claims()))
+    assert await v.verify(old.sign(claims()))
+    assert fetch.calls == 1  # cached, not fetched per request
+
+    fetch.document = {"keys": [new.jwk()]}  # rotation: the old key is removed
+    clock.now += 31
+    assert (await v.verify(new.sign(claims()))).national_code == CODE
+    assert fetch.calls == 2
     with pytest.raises(Unauthenticated):
-        verifier.verify("not-a-jwt")
+        await v.verify(old.sign(claims()))  # unknown now; refreshed 0 s ago: no fetch
+    stranger = SigningKey.generate("x")
+    for _ in range(50):
+        stranger.kid = uuid.uuid4().hex
+        with pytest.raises(Unauthenticated):
+            await v.verify(stranger.sign(claims()))
+    assert fetch.calls == 2
+    clock.now += 31
+    with pytest.raises(Unauthenticated):
+        await v.verify(stranger.sign(claims()))
+    assert fetch.calls == 3  # at most one fetch per interval
+
+
+async def test_a_burst_of_tokens_with_a_new_kid_makes_one_fetch() -> None:
+    old, new = SigningKey.generate("old"), SigningKey.generate("new")
+    fetch, clock = ScriptedJwks(old), Clock()
+    v = jwks_verifier(fetch, clock)
+    await v.verify(old.sign(claims()))
+    fetch.document = {"keys": [old.jwk(), new.jwk()]}
+    clock.now += 60
+    token = new.sign(claims())
+    principals = await asyncio.gather(*(v.verify(token) for _ in range(20)))
+    assert len(principals) == 20 and fetch.calls == 2
+
+
+async def test_the_cache_expires_and_a_failed_refresh_keeps_the_last_keys() -> None:
+    key = SigningKey.generate("k")
+    fetch, clock = ScriptedJwks(key), Clock()
+    v = jwks_verifier(fetch, clock)
+    await v.verify(key.sign(claims()))
+    clock.now += 301
+    fetch.fail = True
+    assert await v.verify(key.sign(claims()))  # refetch failed: the last set still serves
+    assert fetch.calls == 2
+    assert await v.verify(key.sign(claims()))
+    assert fetch.calls == 2  # a failing provider is not hammered either
+    fetch.fail = False
+    clock.now += 31
+    await v.verify(key.sign(claims()))
+    assert fetch.calls == 3
+
+
+# -- development tokens and configuration ----------------------------------------------------
+
+
+async def test_development_tokens_round_trip() -> None:
+    settings = Settings()
+    issuer, dev = TokenIssuer.from_settings(settings), TokenVerifier.from_settings(settings)
+    citizen = await dev.verify(issuer.citizen("۰۰۱۲۳۴۵۶۷۹", acr=2))
+    assert citizen.national_code == CODE and citizen.level == 2
+    service = await dev.verify(issuer.service("caseworker-app", ["citizen:read"]))
+    assert service.kind is PrincipalKind.SERVICE and service.has(Scope.CITIZEN_READ)
+    with pytest.raises(InvalidInput):
+        issuer.citizen("0012345670")
+    with pytest.raises(InvalidInput, match="lifetime"):
+        issuer.citizen(CODE, ttl_s=100 * 365 * 86400)
+
+
+async def test_hs256_is_not_trusted_once_real_keys_are(tmp_path: Any) -> None:
+    pem = RSA.write_pem(tmp_path)
+    settings = Settings(tokens={"pem_files": [pem]})
+    with pytest.raises(PermissionError):
+        TokenIssuer.from_settings(settings)
+    dev_token = TokenIssuer.from_settings(Settings()).citizen(CODE)
+    with pytest.raises(Unauthenticated):
+        await TokenVerifier.from_settings(settings).verify(dev_token)
+    with pytest.raises(PermissionError):
+        TokenIssuer.from_settings(Settings(tokens={"jwks_url": "https://sso.test/jwks"}))
+
+
+def test_a_short_secret_is_refused_and_never_printed() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(tokens={"dev_secret": "x-secret-value"})
+    assert "32 bytes" in configuration_errors(caught.value)
+    assert "x-secret-value" not in configuration_errors(caught.value)
+    assert Settings(tokens={"dev_secret": "y" * 32}).tokens.dev_secret_for("development")
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        {},  # HS256 with the development secret
+        {"dev_secret": "a-production-secret-of-enough-length-000"},  # HS256 with a real secret
+        {"dev_secret": "s", "jwks_url": "https://sso.test/jwks", "issuers": [ISS]},
+        {"jwks_url": "https://sso.test/jwks"},  # still the development issuer
+    ],
+)
+def test_production_refuses_hs256_and_development_issuers(tokens: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(
+            mode="production", agency_urls={"x": "http://x"}, cache_key_secret="k", tokens=tokens
+        )
+    message = configuration_errors(caught.value)
+    assert "tokens" in message or "production" in message
+    assert "a-production-secret" not in message and DEV_JWT_SECRET not in message
+
+
+def test_production_with_a_jwks_and_issuers_starts() -> None:
+    settings = Settings(
+        mode="production",
+        agency_urls={"x": "http://x"},
+        cache_key_secret="k",
+        tokens={"jwks_url": "https://sso.test/jwks", "issuers": [ISS], "service_issuers": [SVC]},
+    )
+    assert settings.tokens.dev_secret_for(settings.mode) is None
