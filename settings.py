@@ -13,6 +13,8 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ratelimits.config import RateLimits
+
 __all__ = ["DEV_JWT_SECRET", "Settings"]
 
 DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
@@ -59,6 +61,7 @@ class Settings(BaseSettings):
     )
 
     request_deadline_s: float = Field(8.0, gt=0, le=60)
+    rate_limits: RateLimits = RateLimits()
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "panjereh-dev"

@@ -16,9 +16,11 @@ from auth.principal import Principal
 from auth.tokens import TokenVerifier
 from connectors.deadline import Deadline, set_deadline
 from connectors.registry import Connectors
-from domain.errors import Unauthenticated
+from domain.errors import RateLimited, Unauthenticated
 from observability.metrics import Metrics
-from resolvers.context import GatewayContext
+from ratelimits.limiter import RateLimiter
+from ratelimits.refusal import too_many_requests
+from resolvers.context import GatewayContext, RequestLoaders
 from schema.error_codes import error_extensions
 
 __all__ = ["DEADLINE_HEADER", "GatewayView"]
@@ -37,6 +39,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         metrics: Metrics,
         verifier: TokenVerifier,
         deadline_s: float,
+        rate_limiter: RateLimiter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -44,6 +47,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         self._metrics = metrics
         self._verifier = verifier
         self._deadline_s = deadline_s
+        self._rate_limiter = rate_limiter
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -53,6 +57,14 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             return web.json_response(
                 body, status=401, headers={"WWW-Authenticate": 'Bearer realm="panjereh"'}
             )
+        if self._rate_limiter is not None:  # before any GraphQL work, even parsing
+            forwarded = request.headers.getall("X-Forwarded-For", ())
+            try:
+                await self._rate_limiter.check_request(
+                    request[_PRINCIPAL], request.remote, forwarded
+                )
+            except RateLimited as exc:
+                return too_many_requests(exc)
         return await super().__call__(request)
 
     def _authenticate(self, request: web.Request) -> Principal | None:
@@ -66,11 +78,14 @@ class GatewayView(GraphQLView[GatewayContext, None]):
 
     async def get_context(self, request: web.Request, response: Any) -> GatewayContext:
         set_deadline(Deadline.after(self._deadline_for(request)))
+        principal = request.get(_PRINCIPAL)
+        limiter = self._rate_limiter
         return GatewayContext(
             request=request,
-            principal=request.get(_PRINCIPAL),
+            principal=principal,
             connectors=self._connectors,
             metrics=self._metrics,
+            loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
         )
 
     def _deadline_for(self, request: web.Request) -> float:

@@ -1,0 +1,139 @@
+"""Per-caller budgets: requests per citizen, per service client and per anonymous address, and
+agency lookups per citizen or client (Shahkar apart, because each of its answers is paid for).
+
+Callers are counted under a keyed hash (HMAC-SHA256 with the cache's key secret) of who they
+are, never under a national code, client id or address in clear; instances that share a Redis
+and the secret share the budgets. Refusals raise `RateLimited` with the seconds to wait and are
+counted in `panjereh_rate_limited_total{kind, limit}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem
+
+from auth.principal import Principal, PrincipalKind
+from domain.errors import RateLimited
+from observability.metrics import Metrics
+from ratelimits.client_ip import client_address
+from ratelimits.config import CallerLimits, RateLimits, parse_limits
+from ratelimits.windows import Windows
+
+__all__ = ["LookupBudget", "RateLimiter"]
+
+SHAHKAR = "shahkar"
+
+
+@dataclass(frozen=True)
+class _Budgets:
+    requests: list[RateLimitItem]
+    lookups: list[RateLimitItem]
+    shahkar: list[RateLimitItem]
+
+    @classmethod
+    def of(cls, limits: CallerLimits) -> _Budgets:
+        return cls(
+            parse_limits(limits.requests),
+            parse_limits(limits.lookups),
+            parse_limits(limits.shahkar),
+        )
+
+
+class RateLimiter:
+    """Decides whether a caller may go on; one per app."""
+
+    def __init__(
+        self, config: RateLimits, windows: Windows, *, key_secret: bytes, metrics: Metrics
+    ) -> None:
+        self.config = config
+        self.windows = windows
+        self._secret = key_secret
+        self._metrics = metrics
+        self._callers = {
+            PrincipalKind.CITIZEN: _Budgets.of(config.citizen),
+            PrincipalKind.SERVICE: _Budgets.of(config.client),
+        }
+        self._anonymous = parse_limits(config.anonymous)
+        for kind in ("citizen", "client", "anonymous"):
+            for limit in ("requests", "lookups", SHAHKAR):
+                if kind != "anonymous" or limit == "requests":
+                    metrics.rate_limited.labels(kind, limit)
+
+    async def check_request(
+        self, principal: Principal | None, peer: str | None, forwarded_for: Iterable[str]
+    ) -> None:
+        """Count one request of this caller; `RateLimited` when over its request budget."""
+        if principal is None:
+            address = client_address(peer, forwarded_for, self.config.trusted_proxies)
+            await self._spend("anonymous", "requests", self._anonymous, address)
+            return
+        kind = _kind(principal)
+        await self._spend(
+            kind, "requests", self._callers[principal.kind].requests, principal.subject
+        )
+
+    def lookup_budget(self, principal: Principal | None) -> LookupBudget | None:
+        """The agency-lookup budget of this caller's request; None for anonymous callers, who
+        can reach no agency."""
+        if principal is None:
+            return None
+        budgets = self._callers[principal.kind]
+        kind = _kind(principal)
+
+        async def spend(limit: str, items: list[RateLimitItem]) -> None:
+            await self._spend(kind, limit, items, principal.subject)
+
+        return LookupBudget(spend, budgets.lookups, budgets.shahkar)
+
+    async def _spend(self, kind: str, limit: str, items: list[RateLimitItem], who: str) -> None:
+        wait = await self.windows.hit(items, kind, limit, self._digest(kind, who))
+        if wait is None:
+            return
+        self._metrics.rate_limited.labels(kind, limit).inc()
+        raise RateLimited(_MESSAGES[limit], retry_after=wait)
+
+    def _digest(self, kind: str, who: str) -> str:
+        message = f"ratelimit:{kind}:{who}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+
+class LookupBudget:
+    """Spends one unit of a caller's lookup budget per distinct agency lookup of a request, and
+    one of the Shahkar budget too when the lookup is Shahkar's."""
+
+    def __init__(
+        self,
+        spend: Callable[[str, list[RateLimitItem]], Any],
+        lookups: list[RateLimitItem],
+        shahkar: list[RateLimitItem],
+    ) -> None:
+        self._spend = spend
+        self._lookups = lookups
+        self._shahkar = shahkar
+
+    async def spend(self, op: Callable[..., Any]) -> None:
+        """`RateLimited` when this lookup is over budget; only the field that needs it fails."""
+        if _agency_of(op) == SHAHKAR:
+            await self._spend(SHAHKAR, self._shahkar)
+        await self._spend("lookups", self._lookups)
+
+
+def _kind(principal: Principal) -> str:
+    return "citizen" if principal.kind is PrincipalKind.CITIZEN else "client"
+
+
+def _agency_of(op: Callable[..., Any]) -> str | None:
+    """The agency of a connector's bound operation (`connectors.shahkar.check_mobile`)."""
+    return getattr(getattr(op, "__self__", None), "agency_id", None)
+
+
+_MESSAGES = {
+    "requests": "too many requests; try again later",
+    "lookups": "too many agency lookups in a short time; try again later",
+    SHAHKAR: "too many mobile checks in a short time; try again later",
+}
