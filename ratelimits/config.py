@@ -10,7 +10,7 @@ from __future__ import annotations
 from limits import RateLimitItem, parse_many
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
 
-__all__ = ["CallerLimits", "RateLimits", "parse_limits"]
+__all__ = ["CallerLimits", "CitizenLimits", "ClientLimits", "RateLimits", "parse_limits"]
 
 
 def parse_limits(text: str) -> list[RateLimitItem]:
@@ -42,6 +42,24 @@ class CallerLimits(BaseModel):
         return value
 
 
+class CitizenLimits(CallerLimits):
+    """One citizen's budgets (keyed by the token's subject). Each field has its default, so
+    `PANJEREH_RATE_LIMITS__CITIZEN__SHAHKAR` alone changes only Shahkar's."""
+
+    requests: str = "60/minute;20/second"
+    lookups: str = "300/minute"
+    shahkar: str = "10/minute"
+
+
+class ClientLimits(CallerLimits):
+    """One service client's budgets (keyed by its client id): a caseworker's desk or a
+    back-office service reads for many citizens."""
+
+    requests: str = "1200/minute;100/second"
+    lookups: str = "6000/minute"
+    shahkar: str = "300/minute"
+
+
 class RateLimits(BaseModel):
     """Budgets per kind of caller, shared through Redis when `REDIS_URL` is set.
 
@@ -52,12 +70,8 @@ class RateLimits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="False turns every limit off (benchmarks only).")
-    citizen: CallerLimits = CallerLimits(
-        requests="60/minute;20/second", lookups="300/minute", shahkar="10/minute"
-    )
-    client: CallerLimits = CallerLimits(
-        requests="1200/minute;100/second", lookups="6000/minute", shahkar="300/minute"
-    )
+    citizen: CitizenLimits = CitizenLimits()
+    client: ClientLimits = ClientLimits()
     anonymous: str = Field(
         "120/minute;20/second", description="Requests without a token, per client IP."
     )

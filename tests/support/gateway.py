@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from auth.tokens import TokenIssuer
-from ratelimits.config import CallerLimits, RateLimits
+from ratelimits.config import CitizenLimits, ClientLimits, RateLimits
 from sandbox import Sandbox
 from server import create_app
 from settings import Settings
@@ -20,8 +20,8 @@ __all__ = ["GENEROUS_RATE_LIMITS", "RunningGateway", "running_gateway"]
 
 _PLENTY = "1000000/minute"
 GENEROUS_RATE_LIMITS = RateLimits(
-    citizen=CallerLimits(requests=_PLENTY, lookups=_PLENTY, shahkar=_PLENTY),
-    client=CallerLimits(requests=_PLENTY, lookups=_PLENTY, shahkar=_PLENTY),
+    citizen=CitizenLimits(requests=_PLENTY, lookups=_PLENTY, shahkar=_PLENTY),
+    client=ClientLimits(requests=_PLENTY, lookups=_PLENTY, shahkar=_PLENTY),
     anonymous=_PLENTY,
 )
 """Limits on, but far above what any test sends from one token (the security tests of rate
