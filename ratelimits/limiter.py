@@ -9,6 +9,7 @@ counted in `panjereh_rate_limited_total{kind, limit}`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
@@ -82,20 +83,26 @@ class RateLimiter:
         can reach no agency."""
         if principal is None:
             return None
-        budgets = self._callers[principal.kind]
-        kind = _kind(principal)
-
-        async def spend(limit: str, items: list[RateLimitItem]) -> None:
-            await self._spend(kind, limit, items, principal.subject)
-
-        return LookupBudget(spend, budgets.lookups, budgets.shahkar)
+        return LookupBudget(self, _kind(principal), principal.subject)
 
     async def _spend(self, kind: str, limit: str, items: list[RateLimitItem], who: str) -> None:
-        wait = await self.windows.hit(items, kind, limit, self._digest(kind, who))
-        if wait is None:
-            return
+        wait = await self.take(kind, limit, items, who)
+        if wait is not None:
+            raise self.refusal(kind, limit, wait)
+
+    async def take(
+        self, kind: str, limit: str, items: list[RateLimitItem], who: str, cost: int = 1
+    ) -> float | None:
+        """Spend `cost` from one budget: None when it fit, else the seconds to wait."""
+        return await self.windows.hit(items, kind, limit, self._digest(kind, who), cost=cost)
+
+    def refusal(self, kind: str, limit: str, wait: float) -> RateLimited:
+        """The error for one refused request or lookup, counted in the metrics."""
         self._metrics.rate_limited.labels(kind, limit).inc()
-        raise RateLimited(_MESSAGES[limit], retry_after=wait)
+        return RateLimited(_MESSAGES[limit], retry_after=wait)
+
+    def budgets(self, kind: str) -> _Budgets:
+        return self._callers[PrincipalKind.CITIZEN if kind == "citizen" else PrincipalKind.SERVICE]
 
     def _digest(self, kind: str, who: str) -> str:
         message = f"ratelimit:{kind}:{who}".encode()
@@ -104,23 +111,62 @@ class RateLimiter:
 
 class LookupBudget:
     """Spends one unit of a caller's lookup budget per distinct agency lookup of a request, and
-    one of the Shahkar budget too when the lookup is Shahkar's."""
+    one of the Shahkar budget too when the lookup is Shahkar's.
 
-    def __init__(
-        self,
-        spend: Callable[[str, list[RateLimitItem]], Any],
-        lookups: list[RateLimitItem],
-        shahkar: list[RateLimitItem],
-    ) -> None:
-        self._spend = spend
-        self._lookups = lookups
-        self._shahkar = shahkar
+    The lookups a request starts together (its fields resolve concurrently) are spent in one
+    count per budget, not one each: a full `me` query costs two counts, not seventeen. When a
+    batch does not fit, its lookups are spent one by one, so as many as fit are answered and
+    only the others fail.
+    """
+
+    def __init__(self, limiter: RateLimiter, kind: str, who: str) -> None:
+        self._limiter = limiter
+        self._kind = kind
+        self._who = who
+        self._budgets = limiter.budgets(kind)
+        self._pending: list[tuple[bool, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def spend(self, op: Callable[..., Any]) -> None:
         """`RateLimited` when this lookup is over budget; only the field that needs it fails."""
-        if _agency_of(op) == SHAHKAR:
-            await self._spend(SHAHKAR, self._shahkar)
-        await self._spend("lookups", self._lookups)
+        admitted = asyncio.get_running_loop().create_future()
+        self._pending.append((_agency_of(op) == SHAHKAR, admitted))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.ensure_future(self._flush())
+        await admitted
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the lookups started in the same step join the batch
+        batch, self._pending = self._pending, []
+        try:
+            paid = [f for is_shahkar, f in batch if is_shahkar]
+            admitted = [f for is_shahkar, f in batch if not is_shahkar]
+            admitted += await self._take(SHAHKAR, self._budgets.shahkar, paid)
+            for future in await self._take("lookups", self._budgets.lookups, admitted):
+                if not future.done():
+                    future.set_result(None)
+        except Exception as exc:  # a fault of ours: each waiting lookup fails with it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+
+    async def _take(
+        self, limit: str, items: list[RateLimitItem], futures: list[asyncio.Future[None]]
+    ) -> list[asyncio.Future[None]]:
+        """The futures that fit in the budget; the others are failed with RATE_LIMITED."""
+        if not futures:
+            return []
+        take = self._limiter.take
+        if await take(self._kind, limit, items, self._who, cost=len(futures)) is None:
+            return futures
+        admitted = []
+        for future in futures:
+            wait = await take(self._kind, limit, items, self._who)
+            if wait is None:
+                admitted.append(future)
+            elif not future.done():
+                future.set_exception(self._limiter.refusal(self._kind, limit, wait))
+        return admitted
 
 
 def _kind(principal: Principal) -> str:
