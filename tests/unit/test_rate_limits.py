@@ -293,3 +293,25 @@ async def test_the_per_request_lookup_cap_still_holds_with_a_budget() -> None:
 def test_anonymous_callers_have_no_lookup_budget_to_spend() -> None:
     limiter, _ = _limiter()
     assert limiter.lookup_budget(None) is None
+
+
+async def test_lookups_started_together_are_spent_in_one_count() -> None:
+    class _Counting(MemoryStorage):
+        acquired = 0
+
+        async def acquire_entry(self, *args: Any, **kwargs: Any) -> bool:
+            self.acquired += 1
+            return await super().acquire_entry(*args, **kwargs)
+
+    storage = _Counting()
+    limiter = RateLimiter(RateLimits(), Windows(storage), key_secret=b"k" * 32, metrics=Metrics())
+    loaders = RequestLoaders(budget=limiter.lookup_budget(_citizen()))
+    agencies = [_Agency(f"agency-{i}") for i in range(17)]
+    await asyncio.gather(*(loaders.load(a.fetch, CODE) for a in agencies))
+    assert all(a.calls == 1 for a in agencies)
+    assert storage.acquired == 1  # one count of 17, not 17 counts
+    stats = await limiter.windows._shared.get_window_stats(
+        parse_limits(RateLimits().citizen.lookups)[0], "citizen", "lookups",
+        limiter._digest("citizen", CODE),
+    )  # fmt: skip
+    assert stats.remaining == parse_limits(RateLimits().citizen.lookups)[0].amount - 17
