@@ -33,6 +33,8 @@ from domain.errors import InvalidInput
 from observability.health import health_routes
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
+from ratelimits.lifecycle import open_rate_limiter
+from ratelimits.limiter import RateLimiter
 from schema import http_input
 from schema.persisted.gate import PersistedQueryGate
 from schema.schema import SDL_PATH, build_schema
@@ -51,6 +53,8 @@ CONNECTORS = web.AppKey("connectors", Connectors)
 VIEW = web.AppKey("graphql_view", GatewayView)
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 SANDBOX = web.AppKey("sandbox", object)
+KEY_SECRET = web.AppKey("key_secret", bytes)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -62,7 +66,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _connectors])
+    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _connectors])
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -93,6 +97,7 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     secret = settings.cache_key_secret
     key = secret.get_secret_value().encode() if secret else os.urandom(32)
+    app[KEY_SECRET] = key
     memory = MemoryCache(max_entries=settings.cache_max_entries)
     backend: CacheBackend = memory
     timeout = settings.cache_timeout_s
@@ -120,6 +125,15 @@ async def _tokens(app: web.Application) -> AsyncIterator[None]:
     """The one token verifier of the app, with its JWKS source when one is configured."""
     async with token_verifier(app[SETTINGS]) as verifier:
         app[VERIFIER] = verifier
+        yield
+
+
+async def _rate_limits(app: web.Application) -> AsyncIterator[None]:
+    """Budgets per caller, counted in Redis next to the cache (in memory without it)."""
+    async with open_rate_limiter(
+        app[SETTINGS], key_secret=app[KEY_SECRET], metrics=app[METRICS]
+    ) as limiter:
+        app[RATE_LIMITER] = limiter
         yield
 
 
@@ -151,6 +165,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             metrics=app[METRICS],
             verifier=app[VERIFIER],
             deadline_s=settings.request_deadline_s,
+            rate_limiter=app[RATE_LIMITER],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:

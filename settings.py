@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.trust import TokenTrust
+from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
 
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     request_deadline_s: float = Field(8.0, gt=0, le=60)
     limits: QueryLimits = Field(
         default_factory=QueryLimits, description="Query limits (see schema.query_limits)."
+    )
+    rate_limits: RateLimits = Field(
+        default_factory=RateLimits, description="Rate limits (see ratelimits.config)."
     )
 
     tokens: TokenTrust = Field(default_factory=TokenTrust)

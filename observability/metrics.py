@@ -84,6 +84,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.rate_limited = Counter(
+            "panjereh_rate_limited_total",
+            "Refusals for being over a budget, by kind of caller (citizen, client, anonymous) "
+            "and budget (requests, lookups, shahkar).",
+            ["kind", "limit"],
+            registry=r,
+        )
         self.graphql_request_duration = Histogram(
             "panjereh_graphql_request_duration_seconds",
             "Duration of a GraphQL request.",

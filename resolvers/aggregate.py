@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from domain.errors import AgencyError, AgencyNotFound
+from domain.errors import AgencyError, AgencyNotFound, PanjerehError, RateLimited
 from domain.sourced import Source
 from schema.aggregates import SourceError, SourceState, SourceStatus
 from schema.error_codes import INTERNAL, error_extensions
@@ -48,7 +48,7 @@ async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
     for part, result in zip(parts, results, strict=True):
         if isinstance(result, AgencyNotFound):
             statuses.append(SourceStatus(agency=part.agency, state=SourceState.OK, source=None))
-        elif isinstance(result, AgencyError):
+        elif isinstance(result, AgencyError | RateLimited):  # over budget: only this part
             statuses.append(_unavailable(part.agency, result))
         elif isinstance(result, Exception):
             # A fault of ours in one part must not take the whole list (and `me`) down.
@@ -73,7 +73,7 @@ def _internal(agency: str) -> SourceStatus:
     return SourceStatus(agency=agency, state=SourceState.UNAVAILABLE, source=None, error=error)
 
 
-def _unavailable(agency: str, exc: AgencyError) -> SourceStatus:
+def _unavailable(agency: str, exc: PanjerehError) -> SourceStatus:
     ext = error_extensions(exc)
     error = SourceError(
         code=ext["code"],

@@ -16,6 +16,7 @@ from connectors.registry import Connectors
 from domain.errors import QueryTooComplex
 from domain.sourced import Fetched
 from observability.metrics import Metrics
+from ratelimits.limiter import LookupBudget, RateLimiter
 
 __all__ = ["GatewayContext", "RequestLoaders"]
 
@@ -33,13 +34,21 @@ class RequestLoaders:
 
     Two fields that need the same agency answer for the same citizen share one call; each key
     fails alone (its exception is its result), as strawberry's DataLoader allows. Past
-    `max_lookups` distinct lookups the request is QUERY_TOO_COMPLEX.
+    `max_lookups` distinct lookups the request is QUERY_TOO_COMPLEX. Each distinct lookup is
+    spent once from the caller's `budget` (rate limits); a lookup over it fails with
+    RATE_LIMITED, as do the fields that share it, and the rest of the request goes on.
     """
 
-    def __init__(self, max_lookups: int = MAX_AGENCY_LOOKUPS) -> None:
+    def __init__(
+        self, max_lookups: int = MAX_AGENCY_LOOKUPS, budget: LookupBudget | None = None
+    ) -> None:
         self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
-        self._seen: set[tuple[Callable[..., Any], tuple[Hashable, ...]]] = set()
+        # Each distinct lookup → its budget check (None: no budget), shared by the fields that
+        # need the same lookup.
+        self._seen: dict[tuple[Callable[..., Any], tuple[Hashable, ...]], asyncio.Task[None] | None]
+        self._seen = {}
         self._max = max_lookups
+        self._budget = budget
 
     async def load(self, op: Callable[..., Awaitable[Fetched[T]]], *args: Hashable) -> Fetched[T]:
         if (op, args) not in self._seen:
@@ -49,7 +58,13 @@ class RequestLoaders:
                     limit="agencyLookups",
                     maximum=self._max,
                 )
-            self._seen.add((op, args))
+            budget = self._budget
+            self._seen[(op, args)] = (
+                None if budget is None else asyncio.ensure_future(budget.spend(op))
+            )
+        admitted = self._seen[(op, args)]
+        if admitted is not None:
+            await asyncio.shield(admitted)
         loader = self._loaders.get(op)
         if loader is None:
 
@@ -78,3 +93,6 @@ class GatewayContext:
     """Time budget of one operation; the deadline starts when the operation does."""
     connection: ConnectionAuth | None = None
     connection_params: dict[str, Any] | None = None
+    rate_limiter: RateLimiter | None = None
+    """Counts each WebSocket operation like an HTTP request (HTTP requests are counted by the
+    view before any GraphQL work)."""

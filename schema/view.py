@@ -28,9 +28,11 @@ from auth.connection import ConnectionAuth, bearer_token
 from auth.principal import Principal
 from auth.tokens import TokenVerifier
 from connectors.registry import Connectors
-from domain.errors import BadRequest, Unauthenticated
+from domain.errors import BadRequest, RateLimited, Unauthenticated
 from observability.metrics import Metrics
-from resolvers.context import GatewayContext
+from ratelimits.limiter import RateLimiter
+from ratelimits.refusal import too_many_requests
+from resolvers.context import GatewayContext, RequestLoaders
 from schema import http_input
 from schema.error_codes import error_extensions
 from schema.persisted.gate import PersistedQueryGate
@@ -55,6 +57,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         verifier: TokenVerifier,
         deadline_s: float,
         persisted: PersistedQueryGate,
+        rate_limiter: RateLimiter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,6 +66,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         self._verifier = verifier
         self._deadline_s = deadline_s
         self._persisted = persisted
+        self._rate_limiter = rate_limiter
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -72,6 +76,14 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             return web.json_response(
                 body, status=401, headers={"WWW-Authenticate": 'Bearer realm="panjereh"'}
             )
+        if self._rate_limiter is not None:  # before any GraphQL work, even parsing
+            forwarded = request.headers.getall("X-Forwarded-For", ())
+            try:
+                await self._rate_limiter.check_request(
+                    request[_PRINCIPAL], request.remote, forwarded
+                )
+            except RateLimited as exc:
+                return too_many_requests(exc)
         try:
             return await self.run(request=request)
         except (BadRequest, HTTPException, web.HTTPRequestEntityTooLarge) as exc:
@@ -144,12 +156,16 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         )
 
     async def get_context(self, request: web.Request, response: Any) -> GatewayContext:
+        principal = request.get(_PRINCIPAL)
+        limiter = self._rate_limiter
         context = GatewayContext(
             request=request,
-            principal=request.get(_PRINCIPAL),
+            principal=principal,
             connectors=self._connectors,
             metrics=self._metrics,
             deadline_s=self._deadline_for(request),
+            loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
+            rate_limiter=limiter,
         )
         if isinstance(response, web.WebSocketResponse):
             context.principal = None  # known once `connection_init` has been verified

@@ -4,11 +4,13 @@ WebSocket, the caller.
     on_operation ──▶ deadline = now + context.deadline_s            (HTTP and WebSocket alike)
     on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
                                      token re-verified (expired: UNAUTHENTICATED)
+                                     counted against the caller's rate limits (RATE_LIMITED)
                                      a context copy with that principal and fresh loaders
 
 A WebSocket connection has one context and runs many operations; without this, its deadline
-would run from the connection's start and its loaders, agency-lookup cap and principal would be
-shared by all of them. Errors raised in `on_execute` reach the client as the operation's error,
+would run from the connection's start, its loaders, agency-lookup cap and principal would be
+shared by all of them, and a loop of operations on one socket would escape the rate limits.
+Errors raised in `on_execute` reach the client as the operation's error,
 shaped by `ErrorCodes`.
 """
 
@@ -42,7 +44,14 @@ class OperationScope(SchemaExtension):
             if self.execution_context.operation_type is OperationType.MUTATION:
                 raise Forbidden("mutations are not accepted over WebSocket; use HTTP POST")
             principal = await context.connection.principal()
+            limiter = context.rate_limiter
+            budget = None
+            if limiter is not None and context.request is not None:
+                request = context.request
+                forwarded = request.headers.getall("X-Forwarded-For", ())
+                await limiter.check_request(principal, request.remote, forwarded)
+                budget = limiter.lookup_budget(principal)
             self.execution_context.context = dataclasses.replace(
-                context, principal=principal, loaders=RequestLoaders()
+                context, principal=principal, loaders=RequestLoaders(budget=budget)
             )
         yield

@@ -11,11 +11,21 @@ import aiohttp
 from aiohttp import web
 
 from auth.tokens import TokenIssuer
+from ratelimits.config import CitizenLimits, ClientLimits, RateLimits
 from sandbox import Sandbox
 from server import create_app
 from settings import Settings
 
-__all__ = ["RunningGateway", "running_gateway"]
+__all__ = ["GENEROUS_RATE_LIMITS", "RunningGateway", "running_gateway"]
+
+_PLENTY = "1000000/minute"
+GENEROUS_RATE_LIMITS = RateLimits(
+    citizen=CitizenLimits(requests=_PLENTY, lookups=_PLENTY, shahkar=_PLENTY),
+    client=ClientLimits(requests=_PLENTY, lookups=_PLENTY, shahkar=_PLENTY),
+    anonymous=_PLENTY,
+)
+"""Limits on, but far above what any test sends from one token (the security tests of rate
+limits pass their own)."""
 
 
 @dataclass
@@ -67,11 +77,13 @@ async def running_gateway(
     """Start a sandbox and a gateway pointed at it by URL; stop both afterwards.
 
     The in-memory cache unless the caller passes `redis_url`: a REDIS_URL in the environment
-    must not make every test write into a shared Redis.
+    must not make every test write into a shared Redis. Rate limits are `GENEROUS_RATE_LIMITS`
+    unless the caller passes `rate_limits`.
     """
     sandbox = Sandbox(host="127.0.0.1", latency_ms=sandbox_latency_ms)
     urls = await sandbox.start()
-    config = Settings(agency_urls=urls, **{"redis_url": None, **settings})
+    defaults = {"redis_url": None, "rate_limits": GENEROUS_RATE_LIMITS}
+    config = Settings(agency_urls=urls, **{**defaults, **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
