@@ -29,6 +29,7 @@ from cache.redis import RedisCache
 from cache.store import CacheStore
 from connectors.registry import Connectors, build_connectors
 from domain.errors import InvalidInput
+from observability.auditor import Auditor
 from observability.health import health_routes
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
@@ -47,6 +48,7 @@ CACHE = web.AppKey("cache", CacheStore)
 CONNECTORS = web.AppKey("connectors", Connectors)
 VIEW = web.AppKey("graphql_view", GatewayView)
 SANDBOX = web.AppKey("sandbox", object)
+AUDITOR = web.AppKey("auditor", Auditor)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(middlewares=[access_log, last_resort])
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _connectors])
+    app.cleanup_ctx.extend([_agencies, _cache, _audit, _connectors])
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -110,6 +112,21 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
         await backend.close()
 
 
+async def _audit(app: web.Application) -> AsyncIterator[None]:
+    """The audit log: its chain continues from the file; pending records are flushed on close."""
+    settings = app[SETTINGS]
+    app[AUDITOR] = auditor = await Auditor.open(
+        settings.audit,
+        metrics=app[METRICS],
+        redis_url=settings.redis_url,
+        namespace=settings.cache_namespace,
+    )
+    try:
+        yield
+    finally:
+        await auditor.close()
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
@@ -128,6 +145,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             metrics=app[METRICS],
             verifier=TokenVerifier.from_settings(settings),
             deadline_s=settings.request_deadline_s,
+            auditor=app[AUDITOR],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:
@@ -178,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
     service.add_argument("client_id")
     service.add_argument("--scope", action="append", default=[], help="e.g. citizen:read, ops")
     service.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    audit = commands.add_parser("audit", help="audit log tools")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_commands.add_parser(
+        "verify", help="check audit log files' hash chains; exit 1 at the first broken record"
+    )
+    verify.add_argument("files", nargs="+", help="JSON-lines files, oldest first")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=str(SDL_PATH))
     return parser
@@ -202,8 +226,12 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
     args = _parser().parse_args(argv)
+    if args.command == "audit":  # reads files only: needs no gateway configuration
+        from observability.audit_verify import verify_files
+
+        return verify_files(args.files, out=sys.stdout)
     try:
         settings = _settings_from(args)
     except (ValidationError, json.JSONDecodeError) as exc:

@@ -13,6 +13,8 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from observability.audit_settings import AuditSettings
+
 __all__ = ["DEV_JWT_SECRET", "Settings"]
 
 DEV_JWT_SECRET = "panjereh-development-only-secret-do-not-deploy"
@@ -64,6 +66,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "panjereh-dev"
     jwt_audience: str = "panjereh"
 
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
     @property
     def embedded_sandbox(self) -> bool:
         return not self.agency_urls
@@ -103,4 +107,5 @@ class Settings(BaseSettings):
                 raise ValueError("production mode needs PANJEREH_AGENCY_URLS")
             if self.cache_key_secret is None:
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
+            self.audit.require_production_config()
         return self

@@ -14,6 +14,7 @@ from auth.principal import Principal
 from connectors.registry import Connectors
 from domain.errors import QueryTooComplex
 from domain.sourced import Fetched
+from observability.audit_trail import AccessTrail
 from observability.metrics import Metrics
 
 __all__ = ["GatewayContext", "RequestLoaders"]
@@ -39,6 +40,9 @@ class RequestLoaders:
         self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
         self._seen: set[tuple[Callable[..., Any], tuple[Hashable, ...]]] = set()
         self._max = max_lookups
+        self.outcomes: dict[tuple[Callable[..., Any], tuple[Hashable, ...]], Exception | None] = {}
+        """Every lookup made, with the exception it ended in (None: answered); the audit reads
+        which agencies were asked about whom from it."""
 
     async def load(self, op: Callable[..., Awaitable[Fetched[T]]], *args: Hashable) -> Fetched[T]:
         if (op, args) not in self._seen:
@@ -54,15 +58,22 @@ class RequestLoaders:
                 return await asyncio.gather(*(op(*key) for key in keys), return_exceptions=True)
 
             loader = self._loaders[op] = DataLoader(load_fn=load_many)
-        return await loader.load(args)
+        try:
+            result = await loader.load(args)
+        except Exception as exc:
+            self.outcomes[(op, args)] = exc
+            raise
+        self.outcomes.setdefault((op, args), None)
+        return result
 
 
 @dataclass
 class GatewayContext:
-    """Per-request context: the caller, the connectors and the request's loaders."""
+    """Per-request context: the caller, the connectors, the request's loaders and audit trail."""
 
     request: web.Request | None
     principal: Principal | None
     connectors: Connectors
     metrics: Metrics
     loaders: RequestLoaders = field(default_factory=RequestLoaders)
+    audit: AccessTrail = field(default_factory=AccessTrail)

@@ -12,6 +12,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.extensions.audit import AuditAccesses
 from schema.extensions.error_codes import ErrorCodes
 from schema.extensions.request_metrics import RequestMetrics
 from schema.ops import OpsMutation
@@ -41,6 +42,7 @@ def build_schema(*, production: bool = False) -> PanjerehSchema:
     production, without introspection or field suggestions (DESIGN §7)."""
     extensions: list[Any] = [
         RequestMetrics,
+        AuditAccesses,
         ErrorCodes,
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),

@@ -17,6 +17,8 @@ from auth.tokens import TokenVerifier
 from connectors.deadline import Deadline, set_deadline
 from connectors.registry import Connectors
 from domain.errors import Unauthenticated
+from observability.audit_trail import AccessTrail
+from observability.auditor import Auditor
 from observability.metrics import Metrics
 from resolvers.context import GatewayContext
 from schema.error_codes import error_extensions
@@ -37,9 +39,11 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         metrics: Metrics,
         verifier: TokenVerifier,
         deadline_s: float,
+        auditor: Auditor | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._auditor = auditor
         self._connectors = connectors
         self._metrics = metrics
         self._verifier = verifier
@@ -71,6 +75,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             principal=request.get(_PRINCIPAL),
             connectors=self._connectors,
             metrics=self._metrics,
+            audit=AccessTrail(self._auditor),
         )
 
     def _deadline_for(self, request: web.Request) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -62,11 +63,14 @@ async def running_gateway(
     """Start a sandbox and a gateway pointed at it by URL; stop both afterwards.
 
     The in-memory cache unless the caller passes `redis_url`: a REDIS_URL in the environment
-    must not make every test write into a shared Redis.
+    must not make every test write into a shared Redis. The audit log goes to a temporary file
+    (removed afterwards) unless the caller passes `audit`.
     """
+    state = tempfile.TemporaryDirectory(prefix="panjereh-gateway-")
     sandbox = Sandbox(host="127.0.0.1", latency_ms=sandbox_latency_ms)
     urls = await sandbox.start()
-    config = Settings(agency_urls=urls, **{"redis_url": None, **settings})
+    audit = {"path": f"{state.name}/audit.jsonl", "batch_interval_s": 0.05}
+    config = Settings(agency_urls=urls, **{"redis_url": None, "audit": audit, **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -79,3 +83,4 @@ async def running_gateway(
     finally:
         await runner.cleanup()
         await sandbox.stop()
+        state.cleanup()
