@@ -6,10 +6,11 @@ NUL, bidi overrides) could hide what is written or fake what is shown, a megabyt
 log, and a national code, mobile, card or Sheba number typed into it would put personal data in
 the log in clear. The rule, in order (the cheapest first, so a huge value costs nothing):
 
-1. at most `MAX_RAW` characters before any work; NFC; whitespace runs collapse to one space;
-2. 3–200 characters, not only whitespace, at least 3 letters, digits or punctuation;
-3. no control, format, surrogate, private-use or unassigned code point (Unicode category C),
-   except the zero-width non-joiner between two letters ("می‌خواهم" is correct Persian);
+1. at most `MAX_RAW` characters before any work; NFC;
+2. no control (tabs and newlines too), format, surrogate, private-use or unassigned code point
+   (Unicode category C), nor a line or paragraph separator, except the zero-width non-joiner
+   between two letters ("می‌خواهم" is correct Persian);
+3. space runs collapse to one space, then trimmed: 3–200 characters, not only spaces;
 4. no identifier, digits of any script counted, runs joined across spaces and dashes (how people
    group a number they type): a national code (8–10 digits that pass its check), a mobile
    number, or any run of 10 or more digits (postal code, card, Sheba, account numbers).
@@ -48,12 +49,12 @@ def validate_purpose(raw: object) -> str:
         raise InvalidInput(_FIELD, "the purpose must be text")
     if len(raw) > MAX_RAW:
         raise InvalidInput(_FIELD, f"the purpose must be at most {MAX_LENGTH} characters")
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", raw)).strip()
+    text = unicodedata.normalize("NFC", raw)
+    _require_printable(text)
+    text = _WHITESPACE.sub(" ", text).strip()
     if len(text) > MAX_LENGTH:
         raise InvalidInput(_FIELD, f"the purpose must be at most {MAX_LENGTH} characters")
-    _require_printable(text)
-    visible = sum(1 for ch in text if not ch.isspace() and ch != _ZWNJ)
-    if visible < MIN_LENGTH:
+    if len(text) < MIN_LENGTH or all(ch.isspace() or ch == _ZWNJ for ch in text):
         raise InvalidInput(
             _FIELD, f"state the purpose of this access (at least {MIN_LENGTH} characters)"
         )
