@@ -10,7 +10,6 @@ cannot be made the request fails rather than answer unaudited.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -34,8 +33,6 @@ from observability.auditor import Auditor
 from observability.middleware import REQUEST_ID
 
 __all__ = ["AuditAccesses"]
-
-log = logging.getLogger("panjereh.audit")
 
 CONTAINERS = frozenset({"records"})
 """Fields that only group other agency-backed fields: their children are listed instead."""

@@ -64,12 +64,18 @@ async def running_gateway(
 
     The in-memory cache unless the caller passes `redis_url`: a REDIS_URL in the environment
     must not make every test write into a shared Redis. The audit log goes to a temporary file
-    (removed afterwards) unless the caller passes `audit`.
+    (removed afterwards), with a key production mode accepts; an `audit` dict is merged over that.
     """
     state = tempfile.TemporaryDirectory(prefix="panjereh-gateway-")
     sandbox = Sandbox(host="127.0.0.1", latency_ms=sandbox_latency_ms)
     urls = await sandbox.start()
-    audit = {"path": f"{state.name}/audit.jsonl", "batch_interval_s": 0.05}
+    audit = {
+        "path": f"{state.name}/audit.jsonl",
+        "key_secret": "audit-key-of-the-test-gateways-32-bytes-or-more",
+        "batch_interval_s": 0.05,
+    }
+    if isinstance(settings.get("audit"), dict):
+        audit |= settings.pop("audit")
     config = Settings(agency_urls=urls, **{"redis_url": None, "audit": audit, **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)

@@ -228,3 +228,25 @@ async def test_a_foreign_cursor_is_invalid_input(cursor: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         await MemoryAccessIndex().page("x", 5, cursor)
     assert caught.value.field == "after"
+
+
+def test_production_refuses_to_start_without_an_audit_key_and_path() -> None:
+    from pydantic import ValidationError
+
+    from settings import Settings
+
+    base = {
+        "mode": "production",
+        "jwt_secret": "a-production-secret-of-enough-length",
+        "agency_urls": {"tax": "http://127.0.0.1:1"},
+        "cache_key_secret": "k",
+    }
+    secret = "s" * 32
+    for audit, missing in (
+        ({"key_secret": secret}, "PANJEREH_AUDIT__PATH"),
+        ({"path": "/tmp/a.jsonl"}, "PANJEREH_AUDIT__KEY_SECRET"),
+        ({"path": "/tmp/a.jsonl", "key_secret": "short"}, "at least 32 bytes"),
+    ):
+        with pytest.raises(ValidationError, match=missing):
+            Settings(**base, audit=audit)
+    Settings(**base, audit={"path": "/tmp/a.jsonl", "key_secret": secret})
