@@ -30,6 +30,7 @@ from cache.redis import RedisCache
 from cache.store import CacheStore
 from connectors.registry import Connectors, build_connectors
 from domain.errors import InvalidInput
+from observability.auditor import Auditor
 from observability.health import health_routes
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
@@ -55,6 +56,7 @@ VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 SANDBOX = web.AppKey("sandbox", object)
 KEY_SECRET = web.AppKey("key_secret", bytes)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
+AUDITOR = web.AppKey("auditor", Auditor)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _connectors])
+    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _audit, _connectors])
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -137,6 +139,21 @@ async def _rate_limits(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _audit(app: web.Application) -> AsyncIterator[None]:
+    """The audit log: its chain continues from the file; pending records are flushed on close."""
+    settings = app[SETTINGS]
+    app[AUDITOR] = auditor = await Auditor.open(
+        settings.audit,
+        metrics=app[METRICS],
+        redis_url=settings.redis_url,
+        namespace=settings.cache_namespace,
+    )
+    try:
+        yield
+    finally:
+        await auditor.close()
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
@@ -166,6 +183,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             verifier=app[VERIFIER],
             deadline_s=settings.request_deadline_s,
             rate_limiter=app[RATE_LIMITER],
+            auditor=app[AUDITOR],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:
@@ -219,6 +237,12 @@ def _parser() -> argparse.ArgumentParser:
     service.add_argument("client_id")
     service.add_argument("--scope", action="append", default=[], help="e.g. citizen:read, ops")
     service.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    audit = commands.add_parser("audit", help="audit log tools")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_commands.add_parser(
+        "verify", help="check audit log files' hash chains; exit 1 at the first broken record"
+    )
+    verify.add_argument("files", nargs="+", help="JSON-lines files, oldest first")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default=str(SDL_PATH))
     return parser
@@ -245,6 +269,10 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "audit":  # reads files only: needs no gateway configuration
+        from observability.audit_verify import verify_files
+
+        return verify_files(args.files, out=sys.stdout)
     try:
         settings = _settings_from(args)
     except (ValidationError, json.JSONDecodeError) as exc:

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.trust import TokenTrust
+from observability.audit_settings import AuditSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
 
     persisted_queries: PersistedQueries = Field(default_factory=PersistedQueries)
 
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
     @property
     def embedded_sandbox(self) -> bool:
         return not self.agency_urls
@@ -111,4 +114,5 @@ class Settings(BaseSettings):
                 raise ValueError("production mode needs PANJEREH_AGENCY_URLS")
             if self.cache_key_secret is None:
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
+            self.audit.require_production_config()
         return self

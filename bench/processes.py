@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -183,11 +184,14 @@ class Child:
 
 
 class Children:
-    """Every child started for a run; `close()` stops them all, the last-started first."""
+    """Every child started for a run; `close()` stops them all, the last-started first, and
+    removes their state directory (`state_dir`: audit logs)."""
 
     def __init__(self, log: Callable[[str], None]) -> None:
         self._children: list[Child] = []
         self._log = log
+        self._state = tempfile.TemporaryDirectory(prefix="panjereh-run-")
+        self.state_dir = self._state.name
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> Child:
         child = Child(name, argv, env)
@@ -201,6 +205,7 @@ class Children:
                 child.terminate()
             except Exception as exc:  # keep going: the others must still be stopped
                 self._log(f"could not stop {child.name} (pid {child.pid}): {exc}")
+        self._state.cleanup()
 
     def __enter__(self) -> Children:
         return self
@@ -248,6 +253,10 @@ def start_gateway(
     """`python server.py` in front of the given agencies, with `env` added to the environment
     (e.g. `PANJEREH_AGENCY_POLICIES`); returns it and its base URL once ready."""
     port = free_port()
+    audit = {  # each gateway its own audit chain and file, removed with the run
+        "PANJEREH_AUDIT__PATH": f"{children.state_dir}/{name}-{port}.audit.jsonl",
+        "PANJEREH_AUDIT__INSTANCE_ID": f"{name}-{port}",
+    }
     child = children.start(
         name,
         [
@@ -262,7 +271,7 @@ def start_gateway(
             "--log-level",
             "WARNING",
         ],
-        env,
+        {**audit, **(env or {})},
     )
     base = f"http://{HOST}:{port}"
     child.wait_http_ok(f"{base}/readyz", timeout_s=60)

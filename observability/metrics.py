@@ -98,6 +98,31 @@ class Metrics:
             registry=r,
         )
 
+        self.audit_records = Counter(
+            "panjereh_audit_records_total",
+            "Audit records written, by sink (file, redis, index).",
+            ["sink"],
+            registry=r,
+        )
+        self.audit_sink_errors = Counter(
+            "panjereh_audit_sink_errors_total",
+            "Failed writes of a batch of audit records to a sink (the batch is kept and retried).",
+            ["sink"],
+            registry=r,
+        )
+        self.audit_pending = Gauge(
+            "panjereh_audit_pending_records",
+            "Audit records waiting for a sink (grows while the sink fails).",
+            ["sink"],
+            registry=r,
+        )
+        self.audit_dropped = Counter(
+            "panjereh_audit_records_dropped_total",
+            "Audit records dropped because a sink failed for longer than its pending bound.",
+            ["sink"],
+            registry=r,
+        )
+
     def declare_agencies(self, agency_ids: list[str]) -> None:
         """Create every agency's series up front, so dashboards see zeros instead of gaps."""
         for agency in agency_ids:

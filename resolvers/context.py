@@ -15,6 +15,7 @@ from auth.principal import Principal
 from connectors.registry import Connectors
 from domain.errors import QueryTooComplex
 from domain.sourced import Fetched
+from observability.audit_trail import AccessTrail
 from observability.metrics import Metrics
 from ratelimits.limiter import LookupBudget, RateLimiter
 
@@ -49,6 +50,9 @@ class RequestLoaders:
         self._seen = {}
         self._max = max_lookups
         self._budget = budget
+        self.outcomes: dict[tuple[Callable[..., Any], tuple[Hashable, ...]], Exception | None] = {}
+        """Every lookup made, with the exception it ended in (None: answered); the audit reads
+        which agencies were asked about whom from it."""
 
     async def load(self, op: Callable[..., Awaitable[Fetched[T]]], *args: Hashable) -> Fetched[T]:
         if (op, args) not in self._seen:
@@ -72,16 +76,24 @@ class RequestLoaders:
                 return await asyncio.gather(*(op(*key) for key in keys), return_exceptions=True)
 
             loader = self._loaders[op] = DataLoader(load_fn=load_many)
-        return await loader.load(args)
+        try:
+            result = await loader.load(args)
+        except Exception as exc:
+            self.outcomes[(op, args)] = exc
+            raise
+        self.outcomes.setdefault((op, args), None)
+        return result
 
 
 @dataclass
 class GatewayContext:
-    """Per-operation context: the caller, the connectors and the operation's loaders.
+    """Per-operation context: the caller, the connectors, the operation's loaders and audit
+    trail.
 
     Over HTTP one request is one operation. A WebSocket connection has one context of its own
     (`connection` set, `connection_params` from `connection_init`); each of its operations runs
-    with a copy holding the principal verified for it and fresh loaders (`OperationScope`).
+    with a copy holding the principal verified for it, fresh loaders and a fresh audit trail
+    (`OperationScope`).
     """
 
     request: web.Request | None
@@ -89,6 +101,7 @@ class GatewayContext:
     connectors: Connectors
     metrics: Metrics
     loaders: RequestLoaders = field(default_factory=RequestLoaders)
+    audit: AccessTrail = field(default_factory=AccessTrail)
     deadline_s: float | None = None
     """Time budget of one operation; the deadline starts when the operation does."""
     connection: ConnectionAuth | None = None

@@ -2,44 +2,52 @@
 
 from __future__ import annotations
 
-import logging
-
 from auth.principal import PrincipalKind, Scope
 from domain.errors import Forbidden, InvalidInput, Unauthenticated
 from domain.identifiers import parse_bill_id, parse_national_code, parse_payment_id
+from domain.purpose import validate_purpose
 from resolvers.context import GatewayContext
 from schema.bill_inquiry import BillInquiry
 
 __all__ = ["bill_inquiry", "citizen_code", "my_code"]
 
-audit = logging.getLogger("panjereh.audit")
 
-
-def my_code(ctx: GatewayContext) -> str:
-    """The national code of the citizen calling, or UNAUTHENTICATED/FORBIDDEN."""
+def my_code(ctx: GatewayContext, key: str = "me") -> str:
+    """The national code of the citizen calling, or UNAUTHENTICATED/FORBIDDEN; the read is
+    noted in the request's audit trail under the response `key`."""
     principal = ctx.principal
     if principal is None:
         raise Unauthenticated("a bearer token is required")
     if principal.kind is not PrincipalKind.CITIZEN or principal.national_code is None:
         raise Forbidden("`me` is for citizen tokens; service clients use `citizen`")
+    ctx.audit.opened(key, "me", principal.national_code)
     return principal.national_code
 
 
-def citizen_code(ctx: GatewayContext, national_code: str, purpose: str) -> str:
-    """Validate a request to read another citizen: a service token with scope and a purpose."""
+def citizen_code(
+    ctx: GatewayContext, national_code: str, purpose: str, key: str = "citizen"
+) -> str:
+    """Validate a request to read a citizen: a service token with scope and a valid purpose
+    (or the citizen themself). Granted and refused accesses are noted in the audit trail; a
+    refused one without its purpose."""
     code = parse_national_code(national_code)
     principal = ctx.principal
     if principal is None:
         raise Unauthenticated("a bearer token is required")
+    try:
+        stated = validate_purpose(purpose)
+    except InvalidInput:
+        ctx.audit.denied(key, "citizen", code, "INVALID_INPUT")
+        raise
     if principal.kind is PrincipalKind.CITIZEN and principal.national_code == code:
+        ctx.audit.opened(key, "citizen", code, stated)
         return code
     if principal.kind is not PrincipalKind.SERVICE or not principal.has(Scope.CITIZEN_READ):
+        ctx.audit.denied(key, "citizen", code, "FORBIDDEN")
         raise Forbidden(
             f"reading another citizen needs a service token with `{Scope.CITIZEN_READ}`"
         )
-    if len(purpose.strip()) < 3:
-        raise InvalidInput("purpose", "state the purpose of this access (at least 3 characters)")
-    audit.info("citizen read by client=%s purpose=%r", principal.subject, purpose.strip()[:200])
+    ctx.audit.opened(key, "citizen", code, stated)
     return code
 
 

@@ -11,7 +11,7 @@ from schema import types as t
 from schema.aggregates import BillList, LicenseList
 from schema.levels import guarded
 
-__all__ = ["Citizen", "Records"]
+__all__ = ["Citizen", "Records", "ServedCitizen"]
 
 Ctx = Info[GatewayContext, None]
 
@@ -51,8 +51,9 @@ class Records:
         return await r.tax_filings(info.context, self.national_code)
 
 
-@strawberry.type(
-    description="A citizen, by national code; every agency-backed field may fail alone."
+@strawberry.interface(
+    description="A citizen, by national code; every agency-backed field may fail alone. `me` is "
+    "a `Me` and `citizen(...)` a `ServedCitizen`: fragments on `Citizen` fit both."
 )
 class Citizen:
     national_code: str
@@ -88,3 +89,8 @@ class Citizen:
     @strawberry.field(description="Records held by other agencies.")
     def records(self) -> Records:
         return Records(national_code=self.national_code)
+
+
+@strawberry.type(description="A citizen read by a service client, with a stated purpose.")
+class ServedCitizen(Citizen):
+    pass

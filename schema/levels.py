@@ -14,7 +14,8 @@ non-null lists whose items fail alone, and what the home screen shows: level 1.
 | level | fields |
 |---|---|
 | 1 | `nationalCode`, `bills`, `licenses`, `records` |
-| 2 | `profile`, `address`, `mobileCheck`, `records { vehicles education militaryService }` |
+| 2 | `profile`, `address`, `mobileCheck`, `accessLog` (on `me` only), `records { vehicles |
+|   | education militaryService }` |
 | 3 | `records { socialSecurity healthInsurance judicialNotices tax }` |
 """
 
@@ -42,6 +43,7 @@ LEVELS: dict[str, int] = {
     "Records.healthInsurance": 3,
     "Records.judicialNotices": 3,
     "Records.tax": 3,
+    "Me.accessLog": 2,
 }
 """The table above, by `Type.field`: the README and the schema descriptions repeat it."""
 

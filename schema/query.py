@@ -8,7 +8,8 @@ from strawberry.types import Info
 from resolvers import root
 from resolvers.context import GatewayContext
 from schema.bill_inquiry import BillInquiry
-from schema.citizen import Citizen
+from schema.citizen import ServedCitizen
+from schema.me import Me
 from schema.ops import AgencyStatus, agencies
 
 __all__ = ["Query"]
@@ -17,8 +18,8 @@ __all__ = ["Query"]
 @strawberry.type
 class Query:
     @strawberry.field(description="The citizen of the bearer token.")
-    def me(self, info: Info[GatewayContext, None]) -> Citizen | None:
-        return Citizen(national_code=root.my_code(info.context))
+    def me(self, info: Info[GatewayContext, None]) -> Me | None:
+        return Me(national_code=root.my_code(info.context, info.path.key))
 
     @strawberry.field(
         description="Another citizen, for service clients with the `citizen:read` scope; every "
@@ -26,8 +27,9 @@ class Query:
     )
     def citizen(
         self, info: Info[GatewayContext, None], national_code: str, purpose: str
-    ) -> Citizen | None:
-        return Citizen(national_code=root.citizen_code(info.context, national_code, purpose))
+    ) -> ServedCitizen | None:
+        code = root.citizen_code(info.context, national_code, purpose, info.path.key)
+        return ServedCitizen(national_code=code)
 
     @strawberry.field(
         description="Validate a bill ID and payment ID by their check digits and decode them: "

@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.document_cache import DocumentCache
+from schema.extensions.audit import AuditAccesses
 from schema.extensions.error_codes import ErrorCodes
 from schema.extensions.limited_documents import LimitedDocuments
 from schema.extensions.operation_scope import OperationScope
@@ -60,6 +61,7 @@ def build_schema(
     cache = DocumentCache(max_entries=limits.cache_entries, max_bytes=limits.cache_bytes)
     extensions: list[Any] = [
         RequestMetrics,
+        AuditAccesses,
         lambda: ErrorCodes(hide_suggestions=production),
         OperationScope,
         lambda: LimitedDocuments(

@@ -29,6 +29,8 @@ from auth.principal import Principal
 from auth.tokens import TokenVerifier
 from connectors.registry import Connectors
 from domain.errors import BadRequest, RateLimited, Unauthenticated
+from observability.audit_trail import AccessTrail
+from observability.auditor import Auditor
 from observability.metrics import Metrics
 from ratelimits.limiter import RateLimiter
 from ratelimits.refusal import too_many_requests
@@ -58,9 +60,11 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         deadline_s: float,
         persisted: PersistedQueryGate,
         rate_limiter: RateLimiter | None = None,
+        auditor: Auditor | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._auditor = auditor
         self._connectors = connectors
         self._metrics = metrics
         self._verifier = verifier
@@ -166,6 +170,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             deadline_s=self._deadline_for(request),
             loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
             rate_limiter=limiter,
+            audit=AccessTrail(self._auditor),
         )
         if isinstance(response, web.WebSocketResponse):
             context.principal = None  # known once `connection_init` has been verified

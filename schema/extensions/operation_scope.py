@@ -5,7 +5,7 @@ WebSocket, the caller.
     on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
                                      token re-verified (expired: UNAUTHENTICATED)
                                      counted against the caller's rate limits (RATE_LIMITED)
-                                     a context copy with that principal and fresh loaders
+                                     a context copy: that principal, fresh loaders and trail
 
 A WebSocket connection has one context and runs many operations; without this, its deadline
 would run from the connection's start, its loaders, agency-lookup cap and principal would be
@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType
 
 from connectors.deadline import Deadline, set_deadline
 from domain.errors import Forbidden
+from observability.audit_trail import AccessTrail
 from resolvers.context import GatewayContext, RequestLoaders
 
 __all__ = ["OperationScope"]
@@ -52,6 +53,9 @@ class OperationScope(SchemaExtension):
                 await limiter.check_request(principal, request.remote, forwarded)
                 budget = limiter.lookup_budget(principal)
             self.execution_context.context = dataclasses.replace(
-                context, principal=principal, loaders=RequestLoaders(budget=budget)
+                context,
+                principal=principal,
+                loaders=RequestLoaders(budget=budget),
+                audit=AccessTrail(context.audit.auditor),
             )
         yield

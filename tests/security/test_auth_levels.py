@@ -29,6 +29,7 @@ SELECTIONS = {
     "Records.healthInsurance": "records { healthInsurance { covered } }",
     "Records.judicialNotices": "records { judicialNotices { unreadCount } }",
     "Records.tax": "records { tax { status } }",
+    "Me.accessLog": "accessLog { items { client } }",
 }
 
 FORMS = {

@@ -80,7 +80,11 @@ async def test_attack_is_refused_quickly_before_any_resolver(
     document, limit, with_token = ATTACKS[name]
     assert len(document) < MAX_BODY_BYTES
     token = gateway.token(COMPLETE) if with_token else None
-    status, body, elapsed = await post(gateway, document, token)
+    # The quickest of three, so that one pause of a busy machine is not taken for slowness; a
+    # refusal that does real work is slow every time.
+    answers = [await post(gateway, document, token) for _ in range(3)]
+    status, body, _ = answers[0]
+    elapsed = min(seconds for _, _, seconds in answers)
     assert status == 200
     assert body["data"] is None
     [error] = body["errors"]

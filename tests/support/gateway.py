@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -78,11 +79,20 @@ async def running_gateway(
 
     The in-memory cache unless the caller passes `redis_url`: a REDIS_URL in the environment
     must not make every test write into a shared Redis. Rate limits are `GENEROUS_RATE_LIMITS`
-    unless the caller passes `rate_limits`.
+    unless the caller passes `rate_limits`. The audit log goes to a temporary file (removed
+    afterwards), with a key production mode accepts; an `audit` dict is merged over that.
     """
+    state = tempfile.TemporaryDirectory(prefix="panjereh-gateway-")
     sandbox = Sandbox(host="127.0.0.1", latency_ms=sandbox_latency_ms)
     urls = await sandbox.start()
-    defaults = {"redis_url": None, "rate_limits": GENEROUS_RATE_LIMITS}
+    audit = {
+        "path": f"{state.name}/audit.jsonl",
+        "key_secret": "audit-key-of-the-test-gateways-32-bytes-or-more",
+        "batch_interval_s": 0.05,
+    }
+    if isinstance(settings.get("audit"), dict):
+        audit |= settings.pop("audit")
+    defaults = {"redis_url": None, "rate_limits": GENEROUS_RATE_LIMITS, "audit": audit}
     config = Settings(agency_urls=urls, **{**defaults, **settings})
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
@@ -96,3 +106,4 @@ async def running_gateway(
     finally:
         await runner.cleanup()
         await sandbox.stop()
+        state.cleanup()

@@ -331,5 +331,6 @@ def test_production_with_a_jwks_and_issuers_starts() -> None:
         agency_urls={"x": "http://x"},
         cache_key_secret="k",
         tokens={"jwks_url": "https://sso.test/jwks", "issuers": [ISS], "service_issuers": [SVC]},
+        audit={"path": "/tmp/audit.jsonl", "key_secret": "a" * 32},
     )
     assert settings.tokens.dev_secret_for(settings.mode) is None
