@@ -45,6 +45,9 @@ class QueryLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    max_length: int = Field(
+        32_768, ge=100, description="Characters of the document text, refused before parsing."
+    )
     max_tokens: int = Field(1_000, ge=10, description="Lexical tokens in the document text.")
     max_depth: int = Field(
         12, ge=1, description="Fields on the longest path of an operation, fragments expanded."

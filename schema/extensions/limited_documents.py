@@ -76,6 +76,11 @@ class LimitedDocuments(SchemaExtension):
             document = self.cache.get(context.query)
             if document is not None:
                 self.known_valid = True
+            elif len(context.query) > self.limits.max_length:
+                # graphql-core's parser stops at `max_tokens`, but its error message locates
+                # the stop by scanning the text: refusing a long text unread costs nothing.
+                self.refusal = too_complex("length", self.limits.max_length)
+                document = _PLACEHOLDER
             else:
                 try:
                     document = parse(context.query, **context.parse_options)

@@ -37,15 +37,19 @@ def typenames(tag: int = 0) -> str:
 
 ATTACKS: dict[str, tuple[str, str, bool]] = {
     # name: (document, the limit that refuses it, sent with a citizen's token)
-    "0.9 MB of __typename": (typenames(), "tokens", False),
+    "0.9 MB of __typename": (typenames(), "length", False),
     "3000 aliases of me": (
         "{ " + " ".join(f"m{i}: me {{ {ME_PART} }}" for i in range(3000)) + " }",
-        "tokens",
+        "length",
         True,
     ),
-    "30 000 @skip": ("{ __typename " + "@skip(if: false) " * 30_000 + "}", "tokens", False),
-    "50 000 aliases, no token": ("{ " + "a: __typename " * 50_000 + "}", "tokens", False),
-    "nesting 100 000 deep": ("{ a " * 100_000 + "}" * 100_000, "depth", False),
+    "30 000 @skip": ("{ __typename " + "@skip(if: false) " * 30_000 + "}", "length", False),
+    "50 000 aliases, no token": ("{ " + "a: __typename " * 50_000 + "}", "length", False),
+    "nesting 100 000 deep": ("{ a " * 100_000 + "}" * 100_000, "length", False),
+    # within the length limit, the parser's token limit answers
+    "2000 __typename (22 KB)": ("{ " + "__typename " * 2_000 + "}", "tokens", False),
+    "1500 @skip (26 KB)": ("{ __typename " + "@skip(if: false) " * 1_500 + "}", "tokens", False),
+    "nesting 3000 deep (15 KB)": ("{ a " * 3_000 + "}" * 3_000, "depth", False),
     # within the token limit, the structural rules answer
     "nesting 40 deep": ("{ me " + "{ records " * 39 + "}" * 40, "depth", True),
     "40 aliases": (
@@ -140,7 +144,7 @@ async def test_big_documents_neither_grow_memory_nor_stall_healthz(
     await poller
     gc.collect()
     growth = rss_bytes() - before
-    assert all(body["errors"][0]["extensions"]["limit"] == "tokens" for _, body, _ in results)
+    assert all(body["errors"][0]["extensions"]["limit"] == "length" for _, body, _ in results)
     assert growth < 60 * 1024 * 1024, f"RSS grew {growth / 2**20:.1f} MB"
     assert health_latencies and max(health_latencies) < 0.5
 
@@ -162,7 +166,9 @@ async def test_same_limits_over_websocket(gateway: RunningGateway) -> None:
         assert message["type"] == "error"
         [error] = message["payload"]
         assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-        assert error["extensions"]["limit"] == "tokens"
+        assert error["extensions"]["limit"] == "length"
+        message = await _ws_subscribe(ws, ATTACKS["1500 @skip (26 KB)"][0])
+        assert message["payload"][0]["extensions"]["limit"] == "tokens"
         message = await _ws_subscribe(ws, ATTACKS["40 aliases"][0])
         assert message["payload"][0]["extensions"]["limit"] == "aliases"
 
