@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from limits import RateLimitItem
 
 from auth.principal import Principal, PrincipalKind
@@ -77,6 +78,11 @@ class RateLimiter:
         await self._spend(
             kind, "requests", self._callers[principal.kind].requests, principal.subject
         )
+
+    async def check_http(self, principal: Principal | None, request: web.Request) -> None:
+        """`check_request` for an aiohttp request: its peer and forwarded-for chain."""
+        forwarded = request.headers.getall("X-Forwarded-For", ())
+        await self.check_request(principal, request.remote, forwarded)
 
     def lookup_budget(self, principal: Principal | None) -> LookupBudget | None:
         """The agency-lookup budget of this caller's request; None for anonymous callers, who

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from domain.errors import AgencyError, AgencyNotFound, PanjerehError, RateLimited
+from domain.errors import AgencyNotFound, PanjerehError
 from domain.sourced import Source
 from schema.aggregates import SourceError, SourceState, SourceStatus
 from schema.error_codes import INTERNAL, error_extensions
@@ -48,7 +48,7 @@ async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
     for part, result in zip(parts, results, strict=True):
         if isinstance(result, AgencyNotFound):
             statuses.append(SourceStatus(agency=part.agency, state=SourceState.OK, source=None))
-        elif isinstance(result, AgencyError | RateLimited):  # over budget: only this part
+        elif isinstance(result, PanjerehError):  # an agency's failure, a budget or limit hit
             statuses.append(_unavailable(part.agency, result))
         elif isinstance(result, Exception):
             # A fault of ours in one part must not take the whole list (and `me`) down.

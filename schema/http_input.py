@@ -59,7 +59,7 @@ def decode_json(data: str | bytes) -> Any:
             raise BadRequest("The body is not valid UTF-8.") from None
     try:
         value = json.loads(data)
-    except json.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, and an integer longer than Python converts
         raise BadRequest("The body is not valid JSON.") from None
     except RecursionError:
         value = None

@@ -76,18 +76,18 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         try:
             request[_PRINCIPAL] = await self._authenticate(request)
         except Unauthenticated as exc:
+            # A refused token is an anonymous attempt: counted by address, so that guessing
+            # tokens or spraying signatures is bounded like any other anonymous request.
+            refused = await self._count(None, request)
+            if refused is not None:
+                return refused
             body = {"errors": [{"message": exc.message, "extensions": error_extensions(exc)}]}
             return web.json_response(
                 body, status=401, headers={"WWW-Authenticate": 'Bearer realm="panjereh"'}
             )
-        if self._rate_limiter is not None:  # before any GraphQL work, even parsing
-            forwarded = request.headers.getall("X-Forwarded-For", ())
-            try:
-                await self._rate_limiter.check_request(
-                    request[_PRINCIPAL], request.remote, forwarded
-                )
-            except RateLimited as exc:
-                return too_many_requests(exc)
+        refused = await self._count(request[_PRINCIPAL], request)  # before any GraphQL work
+        if refused is not None:
+            return refused
         try:
             return await self.run(request=request)
         except (BadRequest, HTTPException, web.HTTPRequestEntityTooLarge) as exc:
@@ -96,6 +96,18 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             connection = request.get(_CONNECTION)
             if connection is not None:
                 await connection.close()
+
+    async def _count(
+        self, principal: Principal | None, request: web.Request
+    ) -> web.Response | None:
+        """The 429 answer if this request is over its caller's budget, else None."""
+        if self._rate_limiter is None:
+            return None
+        try:
+            await self._rate_limiter.check_http(principal, request)
+        except RateLimited as exc:
+            return too_many_requests(exc)
+        return None
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -2,16 +2,16 @@
 WebSocket, the caller.
 
     on_operation ──▶ deadline = now + context.deadline_s            (HTTP and WebSocket alike)
-    on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
+    on_parse     ──▶ WebSocket only, before the document is read:
                                      token re-verified (expired: UNAUTHENTICATED)
                                      counted against the caller's rate limits (RATE_LIMITED)
                                      a context copy: that principal, fresh loaders and trail
+    on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
 
 A WebSocket connection has one context and runs many operations; without this, its deadline
 would run from the connection's start, its loaders, agency-lookup cap and principal would be
 shared by all of them, and a loop of operations on one socket would escape the rate limits.
-Errors raised in `on_execute` reach the client as the operation's error,
-shaped by `ErrorCodes`.
+Errors raised here reach the client as the operation's error, shaped by `ErrorCodes`.
 """
 
 from __future__ import annotations
@@ -19,19 +19,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 
+from graphql import GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from connectors.deadline import Deadline, set_deadline
-from domain.errors import Forbidden
+from domain.errors import Forbidden, PanjerehError
 from observability.audit_trail import AccessTrail
 from resolvers.context import GatewayContext, RequestLoaders
+from schema.error_codes import error_extensions
 
 __all__ = ["OperationScope"]
+
+_UNREAD = parse("{ __typename }", no_location=True)  # stands for a document refused unread
 
 
 class OperationScope(SchemaExtension):
     """Per-operation deadline; per-operation authentication over WebSocket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusal: GraphQLError | None = None
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
@@ -39,23 +47,50 @@ class OperationScope(SchemaExtension):
             set_deadline(Deadline.after(context.deadline_s))
         yield
 
-    async def on_execute(self) -> AsyncIterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
+        """Over a WebSocket: the caller of this operation, verified and counted against its
+        rate limits before the document is read, so that a refused operation costs no
+        parsing, validation or document-cache entry (over HTTP the view does both first).
+
+        A refusal cannot be raised from here: strawberry's stream path (WebSocket) does not
+        catch errors of parsing hooks. It is kept, the document left unread, and reported by
+        `on_validate` as the operation's only error."""
         context = self.execution_context.context
         if isinstance(context, GatewayContext) and context.connection is not None:
-            if self.execution_context.operation_type is OperationType.MUTATION:
-                raise Forbidden("mutations are not accepted over WebSocket; use HTTP POST")
-            principal = await context.connection.principal()
-            limiter = context.rate_limiter
-            budget = None
-            if limiter is not None and context.request is not None:
-                request = context.request
-                forwarded = request.headers.getall("X-Forwarded-For", ())
-                await limiter.check_request(principal, request.remote, forwarded)
-                budget = limiter.lookup_budget(principal)
-            self.execution_context.context = dataclasses.replace(
-                context,
-                principal=principal,
-                loaders=RequestLoaders(budget=budget),
-                audit=AccessTrail(context.audit.auditor),
-            )
+            try:
+                self.execution_context.context = await _operation_context(context)
+            except PanjerehError as exc:
+                self.refusal = GraphQLError(
+                    exc.message, original_error=exc, extensions=error_extensions(exc)
+                )
+                self.execution_context.graphql_document = _UNREAD
         yield
+
+    def on_validate(self) -> Iterator[None]:
+        if self.refusal is not None:
+            self.execution_context.pre_execution_errors = [self.refusal]
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        over_websocket = isinstance(context, GatewayContext) and context.connection is not None
+        if over_websocket and self.execution_context.operation_type is OperationType.MUTATION:
+            raise Forbidden("mutations are not accepted over WebSocket; use HTTP POST")
+        yield
+
+
+async def _operation_context(connection: GatewayContext) -> GatewayContext:
+    """The context of one operation on a connection: its caller verified now, counted, with
+    loaders and an audit trail of its own."""
+    principal = await connection.connection.principal()  # type: ignore[union-attr]
+    limiter = connection.rate_limiter
+    budget = None
+    if limiter is not None and connection.request is not None:
+        await limiter.check_http(principal, connection.request)
+        budget = limiter.lookup_budget(principal)
+    return dataclasses.replace(
+        connection,
+        principal=principal,
+        loaders=RequestLoaders(budget=budget),
+        audit=AccessTrail(connection.audit.auditor),
+    )

@@ -5,8 +5,9 @@ The HTTP view resolves hashes to documents before the schema runs (`schema.persi
 This extension works at the start of execution, the first moment at which a document has
 parsed and passed every validation rule (limits included), whatever path it came by:
 
-- APQ: a document sent with its hash is stored now, never earlier, so a document the limits
-  refuse is never kept;
+- APQ: a document sent with its hash by a caller with a token is stored now, never earlier, so
+  a document the limits refuse is never kept; anonymous callers run documents but register none
+  (they can still run, by hash, what a client with a token registered);
 - manifest mode: a document that is not listed (e.g. sent over WebSocket, where the view's gate
   does not run) is answered with PERSISTED_QUERY_NOT_IN_LIST instead of being executed.
 """
@@ -45,6 +46,8 @@ class PersistedQueryExtension(SchemaExtension):
                 refusal.message, original_error=refusal, extensions=error_extensions(refusal)
             )
             context.result = ExecutionResult(data=None, errors=[error])
-        else:
+        elif getattr(context.context, "principal", None) is not None:
+            # Only callers with a token register: an anonymous one could otherwise fill the
+            # shared store with documents (comments cost nothing against the token limit).
             await self._gate.register_after_validation(context.query, context.operation_extensions)
         yield

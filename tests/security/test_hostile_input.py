@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 import pytest
 
 from sandbox import PERSONAS
@@ -43,6 +44,11 @@ CASES: dict[str, tuple[bytes, str | None, int]] = {
     ),
     "huge variables": (
         b'{"query": "{ __typename }", "variables": {"v": [' + b"1," * 200_000 + b"1]}}",
+        JSON,
+        400,
+    ),
+    "an integer of 5000 digits": (
+        b'{"query": "{ __typename }", "variables": {"a": ' + b"9" * 5_000 + b"}}",
         JSON,
         400,
     ),
@@ -137,3 +143,21 @@ async def test_production_hides_every_suggestion(
     assert status == 200 and production["errors"]
     assert not any("Did you mean" in e["message"] for e in production["errors"])
     assert all(e["extensions"]["code"] != "INTERNAL" for e in production["errors"])
+
+
+async def test_a_websocket_message_with_a_huge_integer_closes_the_socket_cleanly(
+    gateway: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once answered by a 500 written onto the upgraded connection (close 1002) and a logged
+    traceback; now the socket is closed as for any message that is not JSON."""
+    caplog.set_level(logging.INFO)
+    async with gateway.client.ws_connect(
+        f"{gateway.url}/graphql", protocols=["graphql-transport-ws"]
+    ) as ws:
+        await ws.send_str('{"type": "connection_init", "payload": {"a": ' + "9" * 5_000 + "}}")
+        message = await ws.receive(timeout=5)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert ws.close_code == 4400
+    async with gateway.client.get(f"{gateway.url}/healthz") as response:
+        assert response.status == 200
+    assert_clean_log(caplog)

@@ -104,10 +104,17 @@ async def test_hash_only_get_runs_and_says_how_to_cache(gateway: RunningGateway)
     assert headers["Vary"] == "Authorization"
 
     inquiry = sha256_hex(BILL_INQUIRY)
-    await post(
-        gateway,
-        {"query": BILL_INQUIRY, "variables": INQUIRY_VARIABLES, "extensions": persisted(inquiry)},
+    registration = {
+        "query": BILL_INQUIRY,
+        "variables": INQUIRY_VARIABLES,
+        "extensions": persisted(inquiry),
+    }
+    await post(gateway, registration)  # anonymous: runs, registers nothing
+    status, text, _ = await get(
+        gateway, {"extensions": persisted(inquiry), "variables": INQUIRY_VARIABLES}
     )
+    assert json.loads(text)["errors"][0]["message"] == "PersistedQueryNotFound"
+    await post(gateway, registration, token)
     status, text, headers = await get(
         gateway, {"extensions": persisted(inquiry), "variables": INQUIRY_VARIABLES}
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sandbox import PERSONAS
+from sandbox import PERSONAS, sample_national_codes
 from schema.http_input import MAX_BODY_BYTES
 from schema.query_limits import QueryLimits
 from server import VIEW
@@ -187,3 +188,29 @@ async def test_websocket_messages_are_bounded_like_bodies(gateway: RunningGatewa
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
     async with gateway.client.get(f"{gateway.url}/healthz") as response:
         assert response.status == 200
+
+
+async def test_the_lookup_cap_inside_aggregated_lists_is_a_typed_part_error(
+    gateway: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ten aliased `citizen(...) { bills licenses }` pass every static limit but need more than
+    the 64 distinct lookups a request may make: the parts past the cap say QUERY_TOO_COMPLEX,
+    and nothing is logged as an internal fault (it once was, with a traceback, as INTERNAL)."""
+    caplog.set_level(logging.INFO)
+    service = gateway.service_token("caseworker-app", ["citizen:read"])
+    reads = " ".join(
+        f'c{i}: citizen(nationalCode: "{code}", purpose: "case review") '
+        "{ bills { sources { agency state error { code } } } licenses { complete } }"
+        for i, code in enumerate(sample_national_codes(10))
+    )
+    status, body = await gateway.query(f"{{ {reads} }}", token=service)
+    assert status == 200
+    codes = {
+        source["error"]["code"]
+        for read in body["data"].values()
+        for source in read["bills"]["sources"]
+        if source["error"]
+    }
+    assert codes == {"QUERY_TOO_COMPLEX"}
+    assert not any(record.exc_info for record in caplog.records)
+    assert "INTERNAL" not in str(body)

@@ -22,6 +22,7 @@ from auth.tokens import TokenIssuer
 from bench.processes import Children, free_port, start_gateway
 from ratelimits.config import CitizenLimits, ClientLimits, RateLimits
 from sandbox import PERSONAS, Sandbox
+from server import VIEW
 from settings import Settings
 from tests.redis_server import delete_namespace, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
@@ -272,10 +273,17 @@ async def test_operations_on_one_websocket_are_counted_like_requests() -> None:
     async with running_gateway(rate_limits=limits) as gw:
         async with graphql_socket(gw.client, gw.ws_url, token=gw.token(COMPLETE)) as socket:
             assert socket.acked
-            results = [await socket.run(PROFILE) for _ in range(8)]
+            results = [await socket.run(PROFILE) for _ in range(5)]
+            cached = len(gw.app[VIEW].schema.document_cache)
+            # Refused before the document is read: distinct documents are neither parsed nor
+            # kept in the document cache.
+            results += [
+                await socket.run(f"{{ me {{ p{i}: profile {{ firstName }} }} }}") for i in range(3)
+            ]
             served = [r for r in results if r.get("data")]
             refused = [r for r in results if not r.get("data")]
             assert len(served) == 5 and len(refused) == 3
+            assert len(gw.app[VIEW].schema.document_cache) == cached
             for result in refused:
                 (error,) = result["errors"]
                 assert error["extensions"]["code"] == "RATE_LIMITED"
@@ -285,3 +293,15 @@ async def test_operations_on_one_websocket_are_counted_like_requests() -> None:
             codes = [e["extensions"]["code"] for e in result.get("errors", [])]
             assert codes == ["RATE_LIMITED", "RATE_LIMITED"]
         assert gw.sandbox.calls("shahkar") == 2
+
+
+async def test_refused_tokens_count_against_the_anonymous_budget() -> None:
+    """Guessing tokens or spraying signatures is bounded like any anonymous request."""
+    async with running_gateway(rate_limits=RateLimits(anonymous="3/minute")) as gw:
+        answers = [await _post(gw, ANONYMOUS, token=f"x.y.{i}") for i in range(6)]
+        assert [status for status, _, _ in answers] == [401] * 3 + [429] * 3
+        _assert_refused(*answers[-1])
+        status, _, _ = await _post(gw, ANONYMOUS)
+        assert status == 429
+        status, _, _ = await _post(gw, PROFILE, token=gw.token(COMPLETE))
+        assert status == 200  # a valid token is counted as its citizen, not as the address
