@@ -8,6 +8,7 @@ HTTP session) and closed in reverse order. Nothing lives in module globals.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import json
 import logging
@@ -38,6 +39,8 @@ from ratelimits.lifecycle import open_rate_limiter
 from ratelimits.limiter import RateLimiter
 from schema import http_input
 from schema.persisted.gate import PersistedQueryGate
+from schema.response_cache.cache import ResponseCache
+from schema.response_cache.config import ResponseCacheConfig
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
 from settings import Settings
@@ -100,7 +103,11 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
     secret = settings.cache_key_secret
     key = secret.get_secret_value().encode() if secret else os.urandom(32)
     app[KEY_SECRET] = key
-    memory = MemoryCache(max_entries=settings.cache_max_entries)
+    memory = MemoryCache(
+        max_entries=settings.cache_max_entries,
+        max_bytes=settings.cache_max_bytes,
+        metrics=app[METRICS],
+    )
     backend: CacheBackend = memory
     timeout = settings.cache_timeout_s
     if settings.redis_url:
@@ -184,6 +191,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             deadline_s=settings.request_deadline_s,
             rate_limiter=app[RATE_LIMITER],
             auditor=app[AUDITOR],
+            response_cache=_response_cache(app),
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:
@@ -191,6 +199,25 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         finally:
             for each in connectors:
                 await each.close()
+
+
+def _response_cache(app: web.Application) -> ResponseCache | None:
+    """Kept answers, in the same backend (and byte budget) as agency data; None when off."""
+    settings = app[SETTINGS]
+    config = settings.response_cache
+    assert isinstance(config, ResponseCacheConfig)  # `on`/`off` are turned into a config
+    if not config.enabled:
+        return None
+    return ResponseCache(
+        config,
+        app[CACHE].backend,
+        key_secret=app[KEY_SECRET],
+        metrics=app[METRICS],
+        auditor=app[AUDITOR],
+        encryption_key=settings.encryption_key,
+        namespace=settings.cache_namespace,
+        op_timeout=settings.cache_timeout_s,
+    )
 
 
 async def _graphql_handler(request: web.Request) -> web.StreamResponse:
@@ -297,8 +324,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(settings)
     python = shlex.quote(os.path.relpath(sys.executable))  # how to run this interpreter again
     app.on_startup.append(functools.partial(_announce, python=python))
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        loop=_event_loop(),
+    )
     return 0
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop where it is installed (faster sockets and scheduling), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def configuration_errors(exc: ValidationError | json.JSONDecodeError) -> str:

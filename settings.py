@@ -18,6 +18,7 @@ from observability.audit_settings import AuditSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
+from schema.response_cache.config import ResponseCacheConfig, ResponseCacheSwitch
 
 __all__ = ["Settings"]
 
@@ -49,6 +50,12 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("PANJEREH_REDIS_URL", "REDIS_URL")
     )
     cache_max_entries: int = Field(100_000, ge=1)
+    cache_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Byte budget of the in-process cache (agency data and responses); the least "
+        "recently used entries are evicted past it.",
+    )
     cache_timeout_s: float = Field(
         0.25, gt=0, le=5, description="Bound on one cache call; past it the call is a miss."
     )
@@ -73,6 +80,13 @@ class Settings(BaseSettings):
     tokens: TokenTrust = Field(default_factory=TokenTrust)
 
     persisted_queries: PersistedQueries = Field(default_factory=PersistedQueries)
+
+    response_cache: ResponseCacheSwitch = Field(
+        default_factory=ResponseCacheConfig,
+        union_mode="left_to_right",
+        description="Cached answers to repeated queries (see schema.response_cache); `off` "
+        "switches it off.",
+    )
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
 

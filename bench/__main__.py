@@ -49,7 +49,7 @@ from bench.processes import (
 if str(ROOT) not in sys.path:  # the ME document lives in tests/, which is not installed
     sys.path.insert(0, str(ROOT))
 
-SCENARIOS = ("bare", "me-warm", "me-cold", *OUTAGES)
+SCENARIOS = ("bare", "home", "home-nocache", "me-warm", "me-warm-nocache", "me-cold", *OUTAGES)
 # Names that stand for several scenarios.
 ALIASES = {"hang-stale-warm": ("hang-closed-stale", "hang-open-stale")}
 # The complete persona's own mobile number: mobileCheck answers MATCH for it, NO_MATCH for others.
@@ -61,6 +61,10 @@ OUTAGE_AGENCY = "tax"
 # Every gateway the benchmark starts: me-warm sends thousands of requests a second from one
 # token, which the default rate limits rightly refuse.
 UNLIMITED_ENV = {"PANJEREH_RATE_LIMITS__ENABLED": "false"}
+# The `-nocache` scenarios run on a second gateway without the response cache: what executing
+# the query costs when the agency data is cached (the setting is read at start-up).
+NOCACHE = "-nocache"
+NOCACHE_ENV = {"PANJEREH_RESPONSE_CACHE": "off"}
 
 
 def log(message: str) -> None:
@@ -183,6 +187,12 @@ def _me_body() -> bytes:
     return json.dumps({"query": ME, "variables": {"mobile": MOBILE}}).encode()
 
 
+def _home_body() -> bytes:
+    from tests.integration.queries import HOME
+
+    return json.dumps({"query": HOME}).encode()
+
+
 def _warm_headers() -> Callable[[], Mapping[str, str]]:
     from auth.tokens import TokenIssuer
     from sandbox import PERSONAS
@@ -205,9 +215,12 @@ def _is_cold(name: str) -> bool:
 
 
 def _server_of(name: str) -> str:
-    """Which child answers a scenario: `bare`, `gateway` or `gateway-stale`."""
+    """Which child answers a scenario: `bare`, `gateway`, `gateway-nocache` or
+    `gateway-stale`."""
     if name == "bare":
         return "bare"
+    if name.endswith(NOCACHE):
+        return "gateway-nocache"
     return OUTAGES[name].gateway if name in OUTAGES else "gateway"
 
 
@@ -255,8 +268,10 @@ async def _run_scenarios(
             else:
                 if name == "bare":
                     target = Target(f"{urls['bare']}/graphql", me_body, lambda: _headers(None))
-                elif name == "me-warm":
-                    target = Target(f"{urls['gateway']}/graphql", me_body, warm)
+                elif name in ("home", "home" + NOCACHE):
+                    target = Target(f"{urls[_server_of(name)]}/graphql", _home_body(), warm)
+                elif name in ("me-warm", "me-warm" + NOCACHE):
+                    target = Target(f"{urls[_server_of(name)]}/graphql", me_body, warm)
                 else:
                     assert cold is not None
                     target = Target(f"{urls['gateway']}/graphql", me_body, cold)
@@ -516,6 +531,8 @@ def run(args: argparse.Namespace) -> int:
             sandbox_cpu = sandbox.cpu_seconds
         for name in gateways:
             env = stale_gateway_env(args.outage_agency) if name == "gateway-stale" else None
+            if name == "gateway-nocache":
+                env = NOCACHE_ENV
             log(f"starting {name} over {len(agencies)} agencies" + (f" with {env}" if env else ""))
             # The scenarios load the gateway from one token: rate limits would measure refusals.
             env = {**(env or {}), **UNLIMITED_ENV}

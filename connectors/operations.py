@@ -217,7 +217,8 @@ class OperationRunner:
             agency, kind, subject, adapter.dump_json(value),
             fresh_ttl=fresh_ttl, stale_ttl=stale_ttl,
         )  # fmt: skip
-        return Fetched(value, Source(agency, _utc(stored.fetched_at)))
+        fresh_until = _utc(stored.fresh_until)
+        return Fetched(value, Source(agency, _utc(stored.fetched_at), fresh_until=fresh_until))
 
     def _due_for_refresh(self, entry: CacheEntry, now: float, kind: str) -> bool:
         ahead = self.policy.refresh_ahead * self.policy.windows(kind)[0]
@@ -239,7 +240,8 @@ class OperationRunner:
     def _answer(self, entry: CacheEntry, value: Any, *, stale: bool) -> Fetched[Any]:
         if entry.not_found:
             raise AgencyNotFound(self.agency_id, f"{self.agency_id} holds no such record")
-        return Fetched(value, Source(self.agency_id, _utc(entry.fetched_at), stale=stale))
+        fetched_at, fresh_until = _utc(entry.fetched_at), _utc(entry.fresh_until)
+        return Fetched(value, Source(self.agency_id, fetched_at, stale, fresh_until))
 
 
 def _utc(timestamp: float) -> dt.datetime:

@@ -13,11 +13,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Which agency answered, when, and whether this is a stale copy served during its failure."""
+    """Which agency answered, when, and whether this is a stale copy served during its failure.
+
+    `fresh_until` is when the answer stops being fresh (its cache window), when known: nothing
+    built from it (a kept response) may be served past it."""
 
     agency: str
     fetched_at: dt.datetime
     stale: bool = False
+    fresh_until: dt.datetime | None = None
 
     def age_seconds(self, now: dt.datetime | None = None) -> float:
         now = now or dt.datetime.now(dt.UTC)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from observability.audit import AccessEntry
     from observability.auditor import Auditor
 
 __all__ = ["Access", "AccessTrail"]
@@ -34,6 +35,9 @@ class AccessTrail:
 
     def __init__(self, auditor: Auditor | None = None) -> None:
         self.auditor = auditor
+        self.written: list[AccessEntry] = []
+        """The records written for this request (the response cache writes them again for each
+        answer it serves in its place)."""
         self._accesses: dict[tuple[str, str, str | None, str | None], Access] = {}
 
     def opened(self, key: str, access: str, national_code: str, purpose: str | None = None) -> None:
@@ -48,6 +52,12 @@ class AccessTrail:
         kept = self._accesses.setdefault(group, access)
         if key not in kept.keys:
             kept.keys.append(key)
+
+    def write(self, entry: AccessEntry) -> None:
+        """Record `entry` with the auditor, and remember it as written for this request."""
+        assert self.auditor is not None
+        self.auditor.record(entry)
+        self.written.append(entry)
 
     @property
     def accesses(self) -> list[Access]:

@@ -72,6 +72,24 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.cache_memory_bytes = Gauge(
+            "panjereh_cache_memory_bytes",
+            "Bytes charged to the in-process cache (agency data and responses), against its "
+            "budget PANJEREH_CACHE_MAX_BYTES.",
+            registry=r,
+        )
+        self.cache_memory_entries = Gauge(
+            "panjereh_cache_memory_entries",
+            "Entries in the in-process cache (agency data and responses).",
+            registry=r,
+        )
+        self.response_cache = Counter(
+            "panjereh_response_cache_total",
+            "Response cache outcomes: hit, miss, stored, or uncacheable (an error, a stale or "
+            "failed part, a mutation, a field that must not be cached).",
+            ["result"],
+            registry=r,
+        )
         self.stale_served = Counter(
             "panjereh_stale_served_total",
             "Answers served from a stale cache copy because the agency failed.",

@@ -14,7 +14,7 @@ from auth.connection import ConnectionAuth
 from auth.principal import Principal
 from connectors.registry import Connectors
 from domain.errors import QueryTooComplex
-from domain.sourced import Fetched
+from domain.sourced import Fetched, Source
 from observability.audit_trail import AccessTrail
 from observability.metrics import Metrics
 from ratelimits.limiter import LookupBudget, RateLimiter
@@ -53,6 +53,9 @@ class RequestLoaders:
         self.outcomes: dict[tuple[Callable[..., Any], tuple[Hashable, ...]], Exception | None] = {}
         """Every lookup made, with the exception it ended in (None: answered); the audit reads
         which agencies were asked about whom from it."""
+        self.sources: list[Source] = []
+        """The source of every answer; the response cache keeps an answer no longer than the
+        freshest of them allows."""
 
     async def load(self, op: Callable[..., Awaitable[Fetched[T]]], *args: Hashable) -> Fetched[T]:
         if (op, args) not in self._seen:
@@ -82,7 +85,14 @@ class RequestLoaders:
             self.outcomes[(op, args)] = exc
             raise
         self.outcomes.setdefault((op, args), None)
+        self.sources.append(result.source)
         return result
+
+    def answered_sources(self) -> list[Source] | None:
+        """The sources of every answer, or None when a lookup failed or found nothing."""
+        if any(error is not None for error in self.outcomes.values()):
+            return None
+        return self.sources
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import DocumentNode, parse
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
@@ -35,10 +36,11 @@ from observability.metrics import Metrics
 from ratelimits.limiter import RateLimiter
 from ratelimits.refusal import too_many_requests
 from resolvers.context import GatewayContext, RequestLoaders
-from schema import http_input
+from schema import http_input, json_bytes
 from schema.error_codes import error_extensions
 from schema.persisted.gate import PersistedQueryGate
-from schema.persisted.http import execute_persisted
+from schema.persisted.http import cache_headers, execute_persisted
+from schema.response_cache.cache import ResponseCache
 
 __all__ = ["DEADLINE_HEADER", "EXPIRED_CLOSE_CODE", "GatewayView"]
 
@@ -61,9 +63,11 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         persisted: PersistedQueryGate,
         rate_limiter: RateLimiter | None = None,
         auditor: Auditor | None = None,
+        response_cache: ResponseCache | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._responses = response_cache
         self._auditor = auditor
         self._connectors = connectors
         self._metrics = metrics
@@ -89,6 +93,10 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         if refused is not None:
             return refused
         try:
+            if self._responses is not None:  # after the rate limits, before any GraphQL work
+                kept = await self._responses.serve(request, request[_PRINCIPAL])
+                if kept is not None:
+                    return self._kept_answer(request, kept)
             return await self.run(request=request)
         except (BadRequest, HTTPException, web.HTTPRequestEntityTooLarge) as exc:
             return http_input.refusal(exc)
@@ -151,7 +159,10 @@ class GatewayView(GraphQLView[GatewayContext, None]):
     ) -> ExecutionResult:
         """Persisted queries (`schema.persisted`) pick the document before strawberry runs it."""
 
+        ran: list[GraphQLRequestData] = []
+
         async def run(data: GraphQLRequestData) -> ExecutionResult:
+            ran.append(data)
             return await super(GatewayView, self).execute_single(
                 request=request,
                 request_adapter=request_adapter,
@@ -161,9 +172,38 @@ class GatewayView(GraphQLView[GatewayContext, None]):
                 request_data=data,
             )
 
-        return await execute_persisted(
+        result = await execute_persisted(
             self._persisted, request_data, request=request, response=sub_response, run=run
         )
+        if self._responses is not None and ran and not result.errors:
+            data = ran[0]
+            await self._responses.offer(
+                request,
+                result=result,
+                response=await self.process_result(request, result),
+                document=self._document(data.query),
+                operation_name=data.operation_name,
+                variables=data.variables,
+                sources=context.loaders.answered_sources(),
+                written=context.audit.written,
+            )
+        return result
+
+    def _document(self, query: str | None) -> DocumentNode | None:
+        """The parsed document of a query that has just run (parsed once more if the document
+        cache did not keep it)."""
+        if not query:
+            return None
+        cache = getattr(self.schema, "document_cache", None)
+        return (cache.get(query) if cache is not None else None) or parse(query)
+
+    def _kept_answer(self, request: web.Request, body: bytes) -> web.Response:
+        response = web.Response(body=body, content_type="application/json")
+        if request.method == "GET":
+            cache_headers(
+                request, response, failed=False, max_age=self._persisted.config.get_max_age_s
+            )
+        return response
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Not for a hash-only GET, which has `extensions` but no `query`."""
@@ -218,7 +258,13 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         return self._deadline_s
 
     def encode_json(self, data: object) -> str:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        """WebSocket messages (text frames); HTTP answers are bytes (`create_response`)."""
+        return json_bytes.dumps(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: web.Response) -> web.Response:
+        sub_response.body = json_bytes.dumps(response_data)
+        sub_response.content_type = "application/json"
+        return sub_response
 
 
 async def _close_expired(ws: web.WebSocketResponse) -> None:

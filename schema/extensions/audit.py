@@ -28,8 +28,7 @@ from strawberry.extensions import SchemaExtension
 from auth.principal import Principal, PrincipalKind
 from domain.errors import AgencyNotFound
 from observability.audit import AccessEntry, Outcome
-from observability.audit_trail import Access
-from observability.auditor import Auditor
+from observability.audit_trail import Access, AccessTrail
 from observability.middleware import REQUEST_ID
 
 __all__ = ["AuditAccesses"]
@@ -61,7 +60,7 @@ class AuditAccesses(SchemaExtension):
         )
         for access in trail.accesses:
             _record(
-                trail.auditor,
+                trail,
                 context=context,
                 access=access,
                 fields=fields,
@@ -71,7 +70,7 @@ class AuditAccesses(SchemaExtension):
 
 
 def _record(
-    auditor: Auditor,
+    trail: AccessTrail,
     *,
     context: Any,
     access: Access,
@@ -79,6 +78,8 @@ def _record(
     data: Mapping[str, Any] | None,
     failed_keys: set[str | int],
 ) -> None:
+    auditor = trail.auditor
+    assert auditor is not None
     principal: Principal = context.principal
     if principal.kind is PrincipalKind.CITIZEN:
         actor_id = auditor.hash_of(principal.subject)
@@ -89,7 +90,7 @@ def _record(
     for key in access.keys:
         asked |= fields.get(key, set())
     request = context.request
-    auditor.record(
+    trail.write(
         AccessEntry(
             at=auditor.clock(),
             actor_kind=str(principal.kind),

@@ -30,7 +30,7 @@ from domain.errors import PanjerehError, PersistedQueryNotFound, PersistedQueryN
 from schema.error_codes import error_extensions
 from schema.persisted.gate import PersistedQueryGate
 
-__all__ = ["execute_persisted"]
+__all__ = ["cache_headers", "execute_persisted"]
 
 _RETRY_WITH_QUERY = (PersistedQueryNotFound, PersistedQueryNotSupported)
 
@@ -53,16 +53,19 @@ async def execute_persisted(
         return ExecutionResult(data=None, errors=[error])
     result = await run(replace(request_data, query=resolved.query))
     if request.method == "GET":
-        _cache_headers(request, response, result, gate.config.get_max_age_s)
+        cache_headers(
+            request, response, failed=bool(result.errors), max_age=gate.config.get_max_age_s
+        )
     return result
 
 
-def _cache_headers(
-    request: web.Request, response: web.Response, result: ExecutionResult, max_age: int
+def cache_headers(
+    request: web.Request, response: web.StreamResponse, *, failed: bool, max_age: int
 ) -> None:
+    """The Cache-Control and Vary of a GET answer (see the module docstring)."""
     response.headers["Vary"] = "Authorization"
     personal = "Authorization" in request.headers
-    if result.errors or (personal and max_age == 0):
+    if failed or (personal and max_age == 0):
         response.headers["Cache-Control"] = "private, no-store" if personal else "no-store"
     else:
         scope = "private" if personal else "public"

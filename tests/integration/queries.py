@@ -47,3 +47,10 @@ query Inquiry($billId: String!, $paymentId: String!) {
   }
 }
 """
+
+HOME = (
+    "{ me { profile { firstName lastName birthDate { jalali } source { stale ageSeconds } } "
+    "bills { totalAmount complete items { kind amount dueDate { jalali } } } "
+    "licenses { items { kind title status expiresAt { jalali } } } } }"
+)
+"""The home screen of the mobile app (issue 7's benchmark query)."""
