@@ -1,16 +1,20 @@
 """Domain models shared by connectors and resolvers.
 
-Connectors map each agency's wire format into these; resolvers turn them into GraphQL types. They
-hold normalised values only: ASCII digits, Persian ی/ک, `datetime.date` for Jalali dates, Rials as
-Python ints (which never overflow).
+Connectors map each agency's wire format into these; the GraphQL types are derived from them
+(schema/records.py), so each record is declared here once. They hold normalised values only:
+ASCII digits, Persian ی/ک, `Day`s for Jalali dates, Rials as Python ints (which never overflow).
+A field's `description` is what the schema documents for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import NewType
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.calendar import Day
 
 __all__ = [
     "Address",
@@ -29,11 +33,16 @@ __all__ = [
     "MobileCheck",
     "MobileMatch",
     "Person",
+    "Rial",
     "SocialSecurityRecord",
     "TaxFiling",
     "TaxRecord",
     "Vehicle",
 ]
+
+
+Rial = NewType("Rial", int)
+"""An amount in Rials; the schema shows it as the `Rial` scalar (a digit string)."""
 
 
 class _Model(BaseModel):
@@ -52,11 +61,11 @@ class Person(_Model):
     first_name: str
     last_name: str
     father_name: str
-    birth_date: dt.date
+    birth_date: Day
     birth_place: str
     gender: Gender
     alive: bool
-    death_date: dt.date | None = None
+    death_date: Day | None = None
 
 
 class Address(_Model):
@@ -83,6 +92,11 @@ class MobileCheck(_Model):
     mobile: str
     result: MobileMatch
 
+    @property
+    def matches(self) -> bool:
+        """Whether the number is registered to the national code."""
+        return self.result is MobileMatch.MATCH
+
 
 class BillKind(StrEnum):
     WATER = "WATER"
@@ -99,10 +113,12 @@ class Bill(_Model):
     kind: BillKind
     bill_id: str
     payment_id: str
-    amount_rial: int
-    due_date: dt.date | None = None
+    amount_rial: Rial
+    due_date: Day | None = None
     period: str | None = None
-    subscription: str | None = None
+    subscription: str | None = Field(
+        None, description="Subscription, meter, phone number, vehicle plate or tax year it is for."
+    )
     description: str | None = None
     occurred_at: dt.datetime | None = None
     location: str | None = None
@@ -150,8 +166,8 @@ class License(_Model):
     title: str
     issuer: str
     status: LicenseStatus
-    issued_at: dt.date | None = None
-    expires_at: dt.date | None = None
+    issued_at: Day | None = None
+    expires_at: Day | None = None
     holder_name: str | None = None
 
 
@@ -166,8 +182,8 @@ class EducationRecord(_Model):
 class Employer(_Model):
     name: str
     workshop_code: str
-    start: dt.date
-    end: dt.date | None = None
+    start: Day
+    end: Day | None = None
 
 
 class SocialSecurityRecord(_Model):
@@ -180,14 +196,14 @@ class SocialSecurityRecord(_Model):
 class HealthCoverage(_Model):
     covered: bool
     plan: str | None = None
-    valid_until: dt.date | None = None
+    valid_until: Day | None = None
 
 
 class JudicialNotice(_Model):
     notice_id: str
     title: str
     court: str
-    issued_at: dt.date
+    issued_at: Day
     read: bool
 
 
@@ -202,4 +218,4 @@ class MilitaryStatus(StrEnum):
 class MilitaryServiceRecord(_Model):
     status: MilitaryStatus
     card_number: str | None = None
-    issued_at: dt.date | None = None
+    issued_at: Day | None = None

@@ -9,17 +9,13 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from domain.errors import AgencyNotFound, PanjerehError
-from domain.sourced import Source
-from schema.aggregates import SourceError, SourceState, SourceStatus
-from schema.error_codes import INTERNAL, error_extensions
-from schema.types import SourceInfo
+from domain.sourced import PartStatus, Source, Sourced, SourceState
 
 __all__ = ["Gathered", "SourcePart", "gather_parts"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -32,53 +28,36 @@ class SourcePart(Generic[T]):
 
 @dataclass(frozen=True)
 class Gathered(Generic[T]):
-    items: list[tuple[T, Source]]
-    statuses: list[SourceStatus]
+    """The items that could be had, each with its source, and every part's status."""
+
+    items: list[Sourced[T]]
+    sources: list[PartStatus]
 
     @property
     def complete(self) -> bool:
-        return all(s.state is SourceState.OK for s in self.statuses)
+        """True when every part answered, fresh."""
+        return all(s.state is SourceState.OK for s in self.sources)
 
 
 async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
     """Run every part at once; a part's agency error becomes its status, not the list's."""
     results = await asyncio.gather(*(p.fetch() for p in parts), return_exceptions=True)
-    items: list[tuple[T, Source]] = []
-    statuses: list[SourceStatus] = []
+    items: list[Sourced[T]] = []
+    statuses: list[PartStatus] = []
     for part, result in zip(parts, results, strict=True):
         if isinstance(result, AgencyNotFound):
-            statuses.append(SourceStatus(agency=part.agency, state=SourceState.OK, source=None))
+            statuses.append(PartStatus(part.agency, SourceState.OK))
         elif isinstance(result, PanjerehError):  # an agency's failure, a budget or limit hit
-            statuses.append(_unavailable(part.agency, result))
+            statuses.append(PartStatus(part.agency, SourceState.UNAVAILABLE, error=result))
         elif isinstance(result, Exception):
             # A fault of ours in one part must not take the whole list (and `me`) down.
             log.error("%s part of an aggregated list failed", part.agency, exc_info=result)
-            statuses.append(_internal(part.agency))
+            statuses.append(PartStatus(part.agency, SourceState.UNAVAILABLE, error=result))
         elif isinstance(result, BaseException):
             raise result
         else:
             values, source = result
-            items.extend((v, source) for v in values)
+            items.extend(Sourced(v, source) for v in values)
             state = SourceState.STALE if source.stale else SourceState.OK
-            statuses.append(
-                SourceStatus(agency=part.agency, state=state, source=SourceInfo.of(source))
-            )
+            statuses.append(PartStatus(part.agency, state, source))
     return Gathered(items, statuses)
-
-
-def _internal(agency: str) -> SourceStatus:
-    error = SourceError(
-        code=INTERNAL, message="Internal error; it has been logged.", retryable=False
-    )
-    return SourceStatus(agency=agency, state=SourceState.UNAVAILABLE, source=None, error=error)
-
-
-def _unavailable(agency: str, exc: PanjerehError) -> SourceStatus:
-    ext = error_extensions(exc)
-    error = SourceError(
-        code=ext["code"],
-        message=exc.message,
-        retryable=ext["retryable"],
-        retry_after_seconds=ext.get("retryAfterSeconds"),
-    )
-    return SourceStatus(agency=agency, state=SourceState.UNAVAILABLE, source=None, error=error)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from auth.principal import PrincipalKind, Scope
 from domain.errors import Forbidden, InvalidInput, Unauthenticated
-from domain.identifiers import parse_bill_id, parse_national_code, parse_payment_id
+from domain.identifiers import (
+    ServiceType,
+    parse_bill_id,
+    parse_national_code,
+    parse_payment_id,
+)
+from domain.models import Rial
 from domain.purpose import validate_purpose
 from resolvers.context import GatewayContext
-from schema.bill_inquiry import BillInquiry
 
-__all__ = ["bill_inquiry", "citizen_code", "my_code"]
+__all__ = ["DecodedBill", "bill_inquiry", "citizen_code", "my_code"]
 
 
 def my_code(ctx: GatewayContext, key: str = "me") -> str:
@@ -51,7 +58,30 @@ def citizen_code(
     return code
 
 
-def bill_inquiry(bill_id: str, payment_id: str) -> BillInquiry:
+@dataclass(frozen=True, slots=True)
+class DecodedBill:
+    """What a bill ID and payment ID say by themselves, once their check digits hold."""
+
+    bill_id: str
+    payment_id: str
+    service: ServiceType
+    company_code: str
+    file_code: str
+    amount: Rial
+    year_digit: int = field(metadata={"description": "Last digit of the Jalali year billed."})
+    period: int
+
+
+def bill_inquiry(bill_id: str, payment_id: str) -> DecodedBill:
     bill = parse_bill_id(bill_id)
     payment = parse_payment_id(payment_id, bill)
-    return BillInquiry.of(bill, payment)
+    return DecodedBill(
+        bill_id=bill.value,
+        payment_id=payment.value,
+        service=bill.service,
+        company_code=bill.company_code,
+        file_code=bill.file_code,
+        amount=Rial(payment.amount_rial),
+        year_digit=payment.year_digit,
+        period=payment.period,
+    )

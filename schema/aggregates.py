@@ -1,4 +1,4 @@
-"""Result objects for lists gathered from several agencies (DESIGN §6).
+"""Lists gathered from several agencies (DESIGN §6), derived from resolvers/citizen.py's results.
 
 An aggregated list never fails as a whole: it holds the items that could be had and, per agency,
 whether that agency's part is fresh, stale or missing, with the typed reason when missing.
@@ -6,21 +6,20 @@ whether that agency's part is fresh, stale or missing, with the typed reason whe
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import strawberry
 
-from schema.scalars import Rial
-from schema.types import Bill, License, SourceInfo
+from domain.errors import PanjerehError
+from domain.sourced import PartStatus, SourceState
+from resolvers import citizen as r
+from schema.derive import object_type
+from schema.error_codes import INTERNAL, error_extensions
+from schema.records import Bill, License  # noqa: F401 - derived before the lists that hold them
 
-__all__ = ["BillList", "LicenseList", "SourceError", "SourceState", "SourceStatus"]
+__all__ = ["BillList", "LicenseList", "SourceError", "SourceStatus"]
 
-
-@strawberry.enum(description="How one agency's part of an aggregated list was obtained.")
-class SourceState(StrEnum):
-    OK = "OK"
-    STALE = "STALE"
-    UNAVAILABLE = "UNAVAILABLE"
+strawberry.enum(
+    SourceState, description="How one agency's part of an aggregated list was obtained."
+)
 
 
 @strawberry.type(description="Why an agency's part is missing; same fields as error extensions.")
@@ -31,26 +30,35 @@ class SourceError:
     retry_after_seconds: int | None = None
 
 
-@strawberry.type(description="One agency's part of an aggregated list.")
-class SourceStatus:
-    agency: str
-    state: SourceState
-    source: SourceInfo | None = strawberry.field(
-        description="Null when the agency's part is missing or it holds no record."
+def _error(root: PartStatus) -> SourceError | None:
+    """The part's error as a client sees it: its code, or INTERNAL without detail."""
+    exc = root.error
+    if exc is None:
+        return None
+    if not isinstance(exc, PanjerehError):
+        return SourceError(
+            code=INTERNAL, message="Internal error; it has been logged.", retryable=False
+        )
+    ext = error_extensions(exc)
+    return SourceError(
+        code=ext["code"],
+        message=exc.message,
+        retryable=ext["retryable"],
+        retry_after_seconds=ext.get("retryAfterSeconds"),
     )
-    error: SourceError | None = None
 
 
-@strawberry.type(description="Unpaid and recent bills from every agency that bills the citizen.")
-class BillList:
-    items: list[Bill]
-    total_amount: Rial = strawberry.field(description="Sum of the unpaid items that could be had.")
-    sources: list[SourceStatus]
-    complete: bool = strawberry.field(description="True when every source answered (fresh).")
-
-
-@strawberry.type(description="Licenses from the licensing portal and the traffic police.")
-class LicenseList:
-    items: list[License]
-    sources: list[SourceStatus]
-    complete: bool
+SourceStatus = object_type(
+    PartStatus,
+    name="SourceStatus",
+    description="One agency's part of an aggregated list.",
+    exclude=("error",),
+    extra={"error": strawberry.field(resolver=_error)},
+)
+BillList = object_type(
+    r.BillList,
+    description="Unpaid and recent bills from every agency that bills the citizen.",
+)
+LicenseList = object_type(
+    r.LicenseList, description="Licenses from the licensing portal and the traffic police."
+)

@@ -1,54 +1,67 @@
-"""The citizen and their records: thin GraphQL types whose fields call `resolvers.citizen`."""
+"""The citizen and their records: one line per agency-backed field (schema/fields.py)."""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.types import Info
 
+from domain.sourced import Sourced
 from resolvers import citizen as r
 from resolvers.context import GatewayContext
-from schema import types as t
+from schema import records as t
 from schema.aggregates import BillList, LicenseList
-from schema.levels import guarded
+from schema.fields import agency_field, citizen_field
+from schema.levels import guard
 
 __all__ = ["Citizen", "Records", "ServedCitizen"]
-
-Ctx = Info[GatewayContext, None]
 
 
 @strawberry.type(description="Records held about the citizen by several agencies.")
 class Records:
     national_code: strawberry.Private[str]
 
-    @strawberry.field(
-        **guarded("Records.vehicles", "Vehicles registered to the citizen (traffic police).")
+    vehicles = agency_field(
+        lambda c: c.traffic_police.fetch_vehicles,
+        t.VehicleList,
+        level=2,
+        description="Vehicles registered to the citizen (traffic police).",
     )
-    async def vehicles(self, info: Ctx) -> t.VehicleList | None:
-        return await r.vehicles(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Records.education", "School records and diplomas (education)."))
-    async def education(self, info: Ctx) -> t.EducationRecords | None:
-        return await r.education(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Records.socialSecurity", "Insurance record (social security)."))
-    async def social_security(self, info: Ctx) -> t.SocialSecurity | None:
-        return await r.social_security(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Records.healthInsurance", "Health insurance coverage."))
-    async def health_insurance(self, info: Ctx) -> t.HealthCoverage | None:
-        return await r.health_insurance(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Records.judicialNotices", "Judicial notices (judiciary, SANA)."))
-    async def judicial_notices(self, info: Ctx) -> t.JudicialNotices | None:
-        return await r.judicial_notices(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Records.militaryService", "Military service status."))
-    async def military_service(self, info: Ctx) -> t.MilitaryService | None:
-        return await r.military_service(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Records.tax", "Taxpayer status and filings."))
-    async def tax(self, info: Ctx) -> t.TaxStatus | None:
-        return await r.tax_filings(info.context, self.national_code)
+    education = agency_field(
+        lambda c: c.education.fetch_records,
+        t.EducationRecords,
+        level=2,
+        description="School records and diplomas (education).",
+    )
+    social_security = agency_field(
+        lambda c: c.social_security.fetch_record,
+        t.SocialSecurity,
+        level=3,
+        description="Insurance record (social security).",
+    )
+    health_insurance = agency_field(
+        lambda c: c.health_insurance.fetch_coverage,
+        t.HealthCoverage,
+        level=3,
+        description="Health insurance coverage.",
+    )
+    judicial_notices = agency_field(
+        lambda c: c.judiciary.fetch_notices,
+        t.JudicialNotices,
+        level=3,
+        description="Judicial notices (judiciary, SANA).",
+    )
+    military_service = agency_field(
+        lambda c: c.military_service.fetch_status,
+        t.MilitaryService,
+        level=2,
+        description="Military service status.",
+    )
+    tax = agency_field(
+        lambda c: c.tax.fetch_tax_record,
+        t.TaxStatus,
+        level=3,
+        description="Taxpayer status and filings.",
+    )
 
 
 @strawberry.interface(
@@ -58,33 +71,43 @@ class Records:
 class Citizen:
     national_code: str
 
-    @strawberry.field(**guarded("Citizen.profile", "Identity from the civil registry."))
-    async def profile(self, info: Ctx) -> t.Profile | None:
-        return await r.profile(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Citizen.address", "Registered address from the post company."))
-    async def address(self, info: Ctx) -> t.Address | None:
-        return await r.address(info.context, self.national_code)
+    profile = agency_field(
+        lambda c: c.civil_registry.fetch_person,
+        t.Profile,
+        level=2,
+        description="Identity from the civil registry.",
+    )
+    address = agency_field(
+        lambda c: c.post.fetch_address,
+        t.Address,
+        level=2,
+        description="Registered address from the post company.",
+    )
 
     @strawberry.field(
-        **guarded(
-            "Citizen.mobileCheck",
+        **guard(
+            2,
             "Whether `mobile` belongs to this citizen (Shahkar). Accepts 09…, +98…, "
             "Persian or Arabic digits.",
         )
     )
-    async def mobile_check(self, info: Ctx, mobile: str) -> t.MobileCheck | None:
-        return await r.mobile_check(info.context, self.national_code, mobile)
+    async def mobile_check(
+        self, info: Info[GatewayContext, None], mobile: str
+    ) -> t.MobileCheck | None:  # type: ignore[valid-type]
+        return Sourced.of(await r.mobile_check(info.context, self.national_code, mobile))
 
-    @strawberry.field(
-        **guarded("Citizen.bills", "Bills from utilities, traffic fines and tax debts.")
+    bills = citizen_field(
+        r.bills,
+        BillList,
+        level=1,
+        description="Bills from utilities, traffic fines and tax debts.",
     )
-    async def bills(self, info: Ctx) -> BillList:
-        return await r.bills(info.context, self.national_code)
-
-    @strawberry.field(**guarded("Citizen.licenses", "Business licenses and the driving license."))
-    async def licenses(self, info: Ctx) -> LicenseList:
-        return await r.licenses(info.context, self.national_code)
+    licenses = citizen_field(
+        r.licenses,
+        LicenseList,
+        level=1,
+        description="Business licenses and the driving license.",
+    )
 
     @strawberry.field(description="Records held by other agencies.")
     def records(self) -> Records:

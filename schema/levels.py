@@ -17,35 +17,23 @@ non-null lists whose items fail alone, and what the home screen shows: level 1.
 | 2 | `profile`, `address`, `mobileCheck`, `accessLog` (on `me` only), `records { vehicles |
 |   | education militaryService }` |
 | 3 | `records { socialSecurity healthInsurance judicialNotices tax }` |
+
+Each field declares its level where it is declared (schema/fields.py `guard`); `field_levels`
+reads the table back from the built schema, for the tests and the README.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import strawberry
+from graphql import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from domain.errors import InsufficientLevel, Unauthenticated
 
-__all__ = ["LEVELS", "guarded"]
-
-LEVELS: dict[str, int] = {
-    "Citizen.profile": 2,
-    "Citizen.address": 2,
-    "Citizen.mobileCheck": 2,
-    "Citizen.bills": 1,
-    "Citizen.licenses": 1,
-    "Records.vehicles": 2,
-    "Records.education": 2,
-    "Records.militaryService": 2,
-    "Records.socialSecurity": 3,
-    "Records.healthInsurance": 3,
-    "Records.judicialNotices": 3,
-    "Records.tax": 3,
-    "Me.accessLog": 2,
-}
-"""The table above, by `Type.field`: the README and the schema descriptions repeat it."""
+__all__ = ["field_levels", "guard"]
 
 
 class _AtLeast(BasePermission):
@@ -67,11 +55,31 @@ class _AtLeast(BasePermission):
         return True
 
 
-def guarded(field: str, description: str) -> dict[str, Any]:
-    """Keyword arguments for `strawberry.field` of `Type.field` (a key of `LEVELS`): the
-    permission, and the description with the level it needs, so that the SDL documents it."""
-    level = LEVELS[field]
+def guard(level: int, description: str) -> dict[str, Any]:
+    """Keyword arguments for `strawberry.field` of a field that needs `level`: the permission,
+    and the description with the level it needs, so that the SDL documents it."""
     return {
         "description": f"{description} Needs authentication level {level}.",
         "extensions": [PermissionExtension([_AtLeast(level)], use_directives=False)],
     }
+
+
+def field_levels(schema: strawberry.Schema) -> dict[str, int]:
+    """`Type.field` → the level it needs, for every guarded field of `schema` (the table above).
+
+    A field an object type has from an interface is listed once, under the interface."""
+    levels: dict[str, int] = {}
+    graphql_schema = schema._schema
+    for type_name, graphql_type in graphql_schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        inherited = {f for i in graphql_type.interfaces for f in i.fields}
+        for field_name, graphql_field in graphql_type.fields.items():
+            definition = (graphql_field.extensions or {}).get("strawberry-definition")
+            if field_name in inherited or definition is None:
+                continue
+            for extension in definition.extensions:
+                for permission in getattr(extension, "permissions", ()):
+                    if isinstance(permission, _AtLeast):
+                        levels[f"{type_name}.{field_name}"] = permission.level
+    return levels

@@ -14,7 +14,7 @@ from resolvers.access_log import access_log
 from resolvers.context import GatewayContext
 from schema.access_log import AccessLog
 from schema.citizen import Citizen
-from schema.levels import guarded
+from schema.levels import guard
 
 __all__ = ["Me"]
 
@@ -22,8 +22,8 @@ __all__ = ["Me"]
 @strawberry.type(description="The citizen of the bearer token.")
 class Me(Citizen):
     @strawberry.field(
-        **guarded(
-            "Me.accessLog",
+        **guard(
+            2,
             "Reads of your data by services and caseworkers (who, when, why, which agencies), "
             "newest first. Your own reads are not listed.",
         )

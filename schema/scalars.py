@@ -1,18 +1,17 @@
 """Custom scalars: amounts in Rials that never overflow.
 
-`Rial` is a NewType of int for the type checker; `SCALAR_MAP` tells strawberry how it looks on
-the wire, passed to the schema through `StrawberryConfig(scalar_map=...)`.
+`Rial` (declared in domain/models.py) is a NewType of int for the type checker; `SCALAR_MAP`
+tells strawberry how it looks on the wire, passed to the schema through
+`StrawberryConfig(scalar_map=...)`.
 """
 
 from __future__ import annotations
 
-from typing import NewType
-
 import strawberry
 
-__all__ = ["SCALAR_MAP", "Rial"]
+from domain.models import Rial
 
-Rial = NewType("Rial", int)
+__all__ = ["SCALAR_MAP", "Rial"]
 
 
 def _parse_rial(value: object) -> int:

@@ -11,10 +11,13 @@ import pytest
 
 from auth.trust import DEV_ISSUER, DEV_JWT_SECRET
 from sandbox import PERSONAS
-from schema.levels import LEVELS
+from schema.levels import field_levels
+from schema.schema import build_schema
 from tests.support.gateway import RunningGateway, running_gateway
 
 COMPLETE = PERSONAS["complete"]
+LEVELS = field_levels(build_schema())
+"""Each guarded field and its level, read from the schema the gateway serves."""
 
 SELECTIONS = {
     "Citizen.profile": "profile { firstName }",

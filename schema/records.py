@@ -1,0 +1,102 @@
+"""The GraphQL types of agency records, one line each, derived from domain/models.py.
+
+Nested records come before the records that hold them (see schema/derive.py). A record an agency
+answers on its own is a `sourced_type`: its fields and `source`.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain import models as m
+from domain.sourced import Sourced
+from schema.derive import object_type, sourced_type
+
+__all__ = [
+    "Address",
+    "Bill",
+    "EducationRecords",
+    "HealthCoverage",
+    "JudicialNotices",
+    "License",
+    "MilitaryService",
+    "MobileCheck",
+    "Profile",
+    "SocialSecurity",
+    "TaxStatus",
+    "VehicleList",
+]
+
+strawberry.enum(m.BillKind, description="Which kind of payable a bill is.")
+strawberry.enum(m.Gender)
+strawberry.enum(m.LicenseKind)
+strawberry.enum(m.LicenseStatus)
+strawberry.enum(m.MobileMatch, description="Shahkar's verdict on a mobile number.")
+strawberry.enum(m.MilitaryStatus)
+
+
+def _unread_count(root: Sourced[list[m.JudicialNotice]]) -> int:
+    """Notices not yet read: counted when asked, from the loaded list."""
+    return sum(1 for notice in root.items if not notice.read)
+
+
+object_type(m.Vehicle)
+object_type(m.EducationRecord)
+object_type(m.Employer)
+object_type(m.JudicialNotice)
+object_type(m.TaxFiling)
+
+Profile = sourced_type(
+    m.Person, name="Profile", description="Identity as held by the civil registry."
+)
+Address = sourced_type(
+    m.Address, description="The registered address at the national post company."
+)
+MobileCheck = sourced_type(
+    m.MobileCheck,
+    description="Whether a mobile number belongs to the citizen (Shahkar).",
+    extra={"matches": bool},
+)
+Bill = sourced_type(
+    m.Bill,
+    description="Something the citizen owes, payable by bill ID and payment ID.",
+    names={"amount_rial": "amount"},
+)
+License = sourced_type(
+    m.License, description="A license from the national licensing portal or traffic police."
+)
+VehicleList = sourced_type(
+    list[m.Vehicle],
+    name="VehicleList",
+    description="Vehicles registered to the citizen (traffic police).",
+)
+EducationRecords = sourced_type(
+    list[m.EducationRecord],
+    name="EducationRecords",
+    description="Diplomas and school records (ministry of education).",
+)
+SocialSecurity = sourced_type(
+    m.SocialSecurityRecord,
+    name="SocialSecurity",
+    description="Insurance record at the social security organisation.",
+)
+HealthCoverage = sourced_type(
+    m.HealthCoverage, description="Coverage at the health insurance organisation."
+)
+JudicialNotices = sourced_type(
+    list[m.JudicialNotice],
+    name="JudicialNotices",
+    description="Judicial notices (ابلاغیه) in the SANA system.",
+    extra={"unread_count": strawberry.field(resolver=_unread_count)},
+)
+MilitaryService = sourced_type(
+    m.MilitaryServiceRecord,
+    name="MilitaryService",
+    description="Military service status (نظام وظیفه).",
+)
+TaxStatus = sourced_type(
+    m.TaxRecord,
+    name="TaxStatus",
+    description="Taxpayer status and filings (tax administration).",
+    exclude=("debts",),
+)
