@@ -296,10 +296,10 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "audit":  # reads files only: needs no gateway configuration
-        from observability.audit_verify import verify_files
+    if args.command == "audit":  # needs only the audit key of the gateway's configuration
+        from observability.audit_verify import verify_command
 
-        return verify_files(args.files, out=sys.stdout)
+        return verify_command(args.files)
     try:
         settings = _settings_from(args)
     except (ValidationError, json.JSONDecodeError) as exc:

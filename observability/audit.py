@@ -1,4 +1,4 @@
-"""Audit records, their hash chain, and the writer that batches them to durable sinks.
+"""Audit records, their keyed hash chain, and reading them back from a file line.
 
 One record per access to a citizen's personal data (DESIGN §7). A record names who read (a
 service's client id, or the keyed hash of a citizen), whose data (the keyed hash of the national
@@ -6,51 +6,52 @@ code: HMAC-SHA256 with the audit key, never the code), the agencies and fields a
 the outcome, the time, the request id and the instance. Each instance keeps one chain:
 
     record n  = {v, chain, seq: n, prev: hash(record n-1), ...the access...}
-    hash(rec) = sha256(canonical JSON of rec without "hash")          (GENESIS before seq 0)
+    hash(rec) = HMAC-SHA256(chain key, canonical JSON of rec without "hash")  (GENESIS before 0)
+    chain key = HMAC-SHA256(audit key, "audit-chain")
 
 Canonical JSON: keys sorted, no spaces, UTF-8. Editing any field changes the record's hash;
 deleting or moving a record breaks `seq` and `prev` of the next one; `audit_verify` finds both.
+The hash is keyed so that whoever can write the file but does not hold the audit key cannot
+recompute the chain after a record they edit. The chain key is derived, not the audit key
+itself, so that it is used for nothing else (the audit key also hides citizens, `SubjectKeyer`).
+Version 1 records (plain SHA-256, before keyed chains) cannot be authenticated and do not verify.
 
-Where state lives: the chain (next seq, last hash) is in memory and sealed synchronously on the
-event loop, so records are chained in the order accesses end. The writer keeps one pending list
-per sink; a background task hands each sink its pending records every `batch_interval_s`, or at
-once when `batch_size` are waiting. A sink that fails keeps its records and gets them again on
-the next flush (up to `max_pending`, past which the oldest are dropped and counted: the chain
-then shows the gap). A failing sink never fails a request: the answer has been sent by then.
+The chain (next seq, last hash) is in memory and sealed synchronously on the event loop, so
+records are chained in the order accesses end; `audit_writer` delivers them to the sinks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
-import logging
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
-
-from observability.metrics import Metrics
+from typing import Any
 
 __all__ = [
     "GENESIS",
     "AccessEntry",
     "AuditChain",
-    "AuditSink",
-    "AuditWriter",
     "Outcome",
     "SubjectKeyer",
+    "authentic",
     "canonical",
+    "chain_key",
+    "malformed",
+    "parse_line",
     "record_hash",
 ]
 
-log = logging.getLogger("panjereh.audit")
-
 GENESIS = "0" * 64
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+"""2: chained with HMAC-SHA256 under the chain key; 1 (plain SHA-256) is no longer accepted."""
+_CHAIN_KEY_LABEL = b"audit-chain"
+MAX_LINE_BYTES = 1 << 20
+"""A record is a few kilobytes; a longer line is not one and is not parsed."""
 
 
 class Outcome(StrEnum):
@@ -67,10 +68,68 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     ).encode()
 
 
-def record_hash(record: Mapping[str, Any]) -> str:
-    """sha256 over the canonical JSON of the record without its own `hash`."""
-    body = {key: value for key, value in record.items() if key != "hash"}
-    return hashlib.sha256(canonical(body)).hexdigest()
+def chain_key(audit_key: bytes) -> bytes:
+    """The key records are chained under, derived from the audit key (`AuditSettings.key`)."""
+    return hmac.new(audit_key, _CHAIN_KEY_LABEL, hashlib.sha256).digest()
+
+
+def record_hash(record: Mapping[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 under the chain key over the canonical JSON of the record without `hash`.
+
+    Raises `ValueError` for content that has no canonical form (NaN, a lone surrogate) and
+    `RecursionError` for nesting too deep to encode: only a tampered record has either."""
+    body = {name: value for name, value in record.items() if name != "hash"}
+    return hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
+
+
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """A line of an audit file as a JSON object, or None; never raises, whatever the line.
+
+    What `canonical` could not have written is refused: NaN and infinities, invalid UTF-8,
+    nesting past the interpreter's limit, a line longer than any record."""
+    if len(raw) > MAX_LINE_BYTES:
+        return None
+    try:
+        record = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def malformed(record: Mapping[str, Any]) -> str | None:
+    """What keeps `record` from being a chained record of this version (None: nothing)."""
+    if not all(isinstance(record.get(name), str) for name in ("chain", "prev", "hash")):
+        return "`chain`, `prev` and `hash` must be text"
+    seq = record.get("seq")
+    if type(seq) is not int or seq < 0:
+        return "`seq` must be a whole number"
+    if record.get("v") != RECORD_VERSION:
+        if record.get("v") == 1:
+            return "a version 1 record (plain SHA-256, before keyed chains) cannot be authenticated"
+        return f"not a version {RECORD_VERSION} record"
+    return None
+
+
+def authentic(record: Mapping[str, Any], key: bytes) -> bool:
+    """Well-formed, and its `hash` is its keyed hash: written by someone holding the key."""
+    if malformed(record) is not None:
+        return False
+    try:
+        expected = record_hash(record, key)
+    except (ValueError, RecursionError):
+        return False
+    return hmac.compare_digest(expected.encode(), str(record["hash"]).encode("utf-8", "replace"))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number out of range")
+    return value
 
 
 class SubjectKeyer:
@@ -117,19 +176,26 @@ class AccessEntry:
 
 
 class AuditChain:
-    """The next link of one instance's chain."""
+    """The next link of one instance's chain, sealed under the chain key."""
 
-    def __init__(self, chain_id: str, *, seq: int = 0, prev: str = GENESIS) -> None:
+    def __init__(self, chain_id: str, key: bytes, *, seq: int = 0, prev: str = GENESIS) -> None:
         self.chain_id = chain_id
         self.seq = seq
         self.prev = prev
+        self._key = key
 
     @classmethod
-    def resume(cls, chain_id: str, last: Mapping[str, Any] | None) -> AuditChain:
-        """Continue after `last`, this chain's last record found in the file (None: start)."""
+    def resume(cls, chain_id: str, key: bytes, last: Mapping[str, Any] | None) -> AuditChain:
+        """Continue after `last`, this chain's last authentic record (None: start at seq 0).
+
+        `last` comes from `audit_sinks.resume_point`, which has checked it; a record that is
+        not this chain's, not well-formed or not authentic is refused here too (`ValueError`)
+        rather than continued from."""
         if last is None:
-            return cls(chain_id)
-        return cls(chain_id, seq=int(last["seq"]) + 1, prev=str(last["hash"]))
+            return cls(chain_id, key)
+        if last.get("chain") != chain_id or not authentic(last, key):
+            raise ValueError("not an authentic record of this chain")
+        return cls(chain_id, key, seq=last["seq"] + 1, prev=last["hash"])
 
     def seal(self, entry: AccessEntry) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -139,106 +205,7 @@ class AuditChain:
             "prev": self.prev,
             **entry.body(),
         }
-        record["hash"] = record_hash(record)
+        record["hash"] = record_hash(record, self._key)
         self.seq += 1
         self.prev = record["hash"]
         return record
-
-
-class AuditSink(Protocol):
-    """Somewhere records are kept. `write` raises on failure; the writer retries later."""
-
-    name: str
-
-    async def write(self, records: Sequence[Mapping[str, Any]]) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class AuditWriter:
-    """Seals entries into the chain and delivers them to every sink in batches."""
-
-    def __init__(
-        self,
-        chain: AuditChain,
-        sinks: Sequence[AuditSink],
-        *,
-        metrics: Metrics,
-        batch_size: int = 64,
-        batch_interval_s: float = 0.2,
-        max_pending: int = 100_000,
-    ) -> None:
-        self.chain = chain
-        self._sinks = list(sinks)
-        self._metrics = metrics
-        self._batch_size = batch_size
-        self._interval = batch_interval_s
-        self._max_pending = max_pending
-        self._pending: dict[str, list[Mapping[str, Any]]] = {s.name: [] for s in self._sinks}
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="audit-writer")
-
-    def submit(self, entry: AccessEntry) -> dict[str, Any]:
-        """Chain the entry now; it reaches the sinks with the next batch."""
-        record = self.chain.seal(entry)
-        for sink in self._sinks:
-            queue = self._pending[sink.name]
-            queue.append(record)
-            if len(queue) > self._max_pending:
-                dropped = len(queue) - self._max_pending
-                del queue[:dropped]
-                self._metrics.audit_dropped.labels(sink.name).inc(dropped)
-                log.error("audit sink %s: %d records dropped (still failing)", sink.name, dropped)
-            self._metrics.audit_pending.labels(sink.name).set(len(queue))
-            if len(queue) >= self._batch_size:
-                self._wake.set()
-        return record
-
-    async def flush(self) -> None:
-        """Give each sink what it has pending; a failure is logged, counted and kept for later."""
-        async with self._lock:
-            for sink in self._sinks:
-                batch = list(self._pending[sink.name])
-                if not batch:
-                    continue
-                try:
-                    await sink.write(batch)
-                except Exception:
-                    self._metrics.audit_sink_errors.labels(sink.name).inc()
-                    log.exception("audit sink %s failed; %d records kept", sink.name, len(batch))
-                    continue
-                del self._pending[sink.name][: len(batch)]
-                self._metrics.audit_records.labels(sink.name).inc(len(batch))
-                self._metrics.audit_pending.labels(sink.name).set(len(self._pending[sink.name]))
-
-    def pending(self, sink: str) -> int:
-        return len(self._pending.get(sink, ()))
-
-    async def _run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            self._wake.clear()
-            await self.flush()
-
-    async def close(self) -> None:
-        """Stop the background task, flush what is pending, close the sinks.
-
-        The task is asked to stop, not cancelled: a batch cut off mid-write would be written
-        again to the file (its thread finishes the write regardless) and could leave a Redis
-        connection half-way through a pipeline, losing the stream's copy."""
-        if self._task is not None:
-            self._closing = True
-            self._wake.set()
-            await self._task
-        await self.flush()
-        for sink in self._sinks:
-            try:
-                await sink.close()
-            except Exception:
-                log.exception("audit sink %s did not close cleanly", sink.name)

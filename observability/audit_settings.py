@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_AUDIT_KEY", "DEV_AUDIT_PATH", "AuditSettings"]
+from observability.audit import chain_key
+
+__all__ = ["DEV_AUDIT_KEY", "DEV_AUDIT_PATH", "KEY_ENV", "AuditEnvironment", "AuditSettings"]
 
 DEV_AUDIT_KEY = "panjereh-development-audit-key-do-not-deploy"
 DEV_AUDIT_PATH = Path("var/audit.jsonl")
 MIN_KEY_BYTES = 32
+KEY_ENV = "PANJEREH_AUDIT__KEY_SECRET"
 
 
 class AuditSettings(BaseModel):
@@ -69,6 +74,11 @@ class AuditSettings(BaseModel):
         return secret.encode()
 
     @property
+    def chain_key(self) -> bytes:
+        """The key records are chained under (derived from `key`, used for nothing else)."""
+        return chain_key(self.key)
+
+    @property
     def chain_id(self) -> str:
         return self.instance_id or socket.gethostname()[:64] or "panjereh"
 
@@ -81,3 +91,19 @@ class AuditSettings(BaseModel):
             raise ValueError("production mode needs PANJEREH_AUDIT__KEY_SECRET")
         if len(secret.encode()) < MIN_KEY_BYTES:
             raise ValueError(f"PANJEREH_AUDIT__KEY_SECRET must be at least {MIN_KEY_BYTES} bytes")
+
+
+class AuditEnvironment(BaseSettings):
+    """What `audit verify` reads of the gateway's environment: the mode and the audit settings
+    (the same variables as `Settings`; the rest of the gateway's configuration is not needed)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PANJEREH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    mode: Literal["development", "production"] = "development"
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.audit.key_secret and self.audit.key_secret.get_secret_value())

@@ -4,9 +4,9 @@ The file is the record of truth. Each batch is one `write` of whole lines follow
 on a worker thread; if either fails the file is cut back to its size before the batch, so a
 retried batch never leaves half a line or a duplicate (one writer per file: another process
 appending to the same file between the write and the cut would lose its lines). At start the
-file tells the chain where it stopped: it is read backwards until the last record of this
-instance's chain. A line left half-written by a crash is closed with a newline first, so the
-next record starts on its own line and the verifier reports the broken one.
+file tells the chain where it stopped (`audit_resume`). A line left half-written by a crash is
+closed with a newline first, so the next record starts on its own line and the verifier reports
+the broken one.
 
 The Redis stream (`<namespace>:audit:<instance>`, XADD with an approximate MAXLEN) is a copy for
 collection and for `accessLog`; losing Redis loses nothing the file keeps.
@@ -15,18 +15,15 @@ collection and for `accessLog`; losing Redis loses nothing the file keeps.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from observability.access_index import RedisAccessIndex
-from observability.audit import canonical
+from observability.audit import authentic, canonical, parse_line
 
-__all__ = ["FileSink", "RedisStreamSink", "iter_records", "last_record"]
-
-_BLOCK = 64 * 1024
+__all__ = ["FileSink", "RedisStreamSink", "iter_records"]
 
 
 class FileSink:
@@ -106,40 +103,13 @@ class RedisStreamSink:
         return None
 
 
-def _parse(line: bytes) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def last_record(path: str | os.PathLike[str], chain_id: str) -> dict[str, Any] | None:
-    """The last parseable record of `chain_id` in the file, read from the end backwards."""
-    if not Path(path).exists():
-        return None
-    with Path(path).open("rb") as f:
-        pos = f.seek(0, os.SEEK_END)
-        carry = b""
-        while pos > 0:
-            step = min(_BLOCK, pos)
-            pos -= step
-            f.seek(pos)
-            lines = (f.read(step) + carry).split(b"\n")
-            carry = lines.pop(0) if pos > 0 else b""  # may be the end of a longer line
-            for line in reversed(lines):
-                record = _parse(line) if line.strip() else None
-                if record is not None and record.get("chain") == chain_id and "hash" in record:
-                    return record
-    return None
-
-
-def iter_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Every parseable record of the file, in order (unparseable lines are the verifier's)."""
+def iter_records(path: str | os.PathLike[str], key: bytes) -> Iterator[dict[str, Any]]:
+    """Every authentic record of the file, in order (the rest is the verifier's to report):
+    a line forged into the file without the key never reaches a citizen's `accessLog`."""
     if not Path(path).exists():
         return
     with Path(path).open("rb") as f:
         for line in f:
-            record = _parse(line) if line.strip() else None
-            if record is not None:
+            record = parse_line(line) if line.strip() else None
+            if record is not None and authentic(record, key):
                 yield record

@@ -3,32 +3,43 @@
 Records of several chains (instances) may share a file, and a chain may go on across files
 (given oldest first). For each record, in order:
 
-- **tampered**: the line is not a record, its hash is not the hash of its content, or it does
-  not link to the record before it in its chain (`prev`), which means one of them was replaced;
+- **tampered**: the line is not a record (whatever it holds: garbage, NaN, nesting a thousand
+  deep — never a crash), its hash is not the keyed hash of its content, or it does not link to
+  the record before it in its chain (`prev`), which means one of them was replaced;
 - **reordered**: its `seq` is not the next one and the missing one comes later in the input, or
   it repeats or goes back;
 - **missing**: its `seq` skips records that appear nowhere (deleted), or a chain's first record
   is not seq 0.
 
+Hashes are HMACs under the chain key derived from the audit key (`observability.audit`), so the
+check needs that key: `verify_command` reads `PANJEREH_AUDIT__KEY_SECRET` like the gateway does
+(the development key when it is unset outside production). A chain rewritten without the key, by
+plain SHA-256 or under another key, fails at its first record. Records of version 1 (plain
+SHA-256, written before keyed chains) do not verify: there was no production data then.
+
 Exit status 0 when every chain is intact, 1 at the first problem (printed with file and line),
-2 when a file cannot be read. Deleting the newest records of a chain leaves a shorter chain that
-is intact: compare its last seq with the Redis stream's, or with the metrics, to catch that.
+2 when a file cannot be read or the key is missing. Deleting the newest records of a chain
+leaves a shorter chain that is intact: compare its last seq with the Redis stream's, or with the
+metrics, to catch that.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from observability.audit import GENESIS, record_hash
+from pydantic import ValidationError
 
-__all__ = ["Problem", "Report", "verify_files", "verify_lines"]
+from observability.audit import GENESIS, authentic, malformed, parse_line
+from observability.audit_settings import KEY_ENV, AuditEnvironment
 
-_REQUIRED = ("chain", "seq", "prev", "hash")
+__all__ = ["Problem", "Report", "verify_command", "verify_files", "verify_lines"]
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,23 +67,23 @@ class Report:
 class _Line:
     where: str
     record: dict[str, Any] | None
+    why: str = ""
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        record = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(record, dict) or any(k not in record for k in _REQUIRED):
-        return None
-    if not isinstance(record["seq"], int) or not isinstance(record["chain"], str):
-        return None
-    return record
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The record on a line, or None and why it is not one."""
+    record = parse_line(raw)
+    if record is None:
+        return None, "the line is not an audit record"
+    problem = malformed(record)
+    if problem is not None:
+        return None, f"the line is not an audit record: {problem}"
+    return record, ""
 
 
-def verify_lines(lines: Iterable[tuple[str, bytes]]) -> Report:
-    """Check `(where, raw line)` pairs in order; blank lines are ignored."""
-    parsed = [_Line(where, _parse(raw)) for where, raw in lines if raw.strip()]
+def verify_lines(lines: Iterable[tuple[str, bytes]], key: bytes) -> Report:
+    """Check `(where, raw line)` pairs in order under the chain key; blank lines are ignored."""
+    parsed = [_Line(where, *_parse(raw)) for where, raw in lines if raw.strip()]
     positions: dict[tuple[str, int], list[int]] = {}
     for i, line in enumerate(parsed):
         if line.record is not None:
@@ -82,12 +93,15 @@ def verify_lines(lines: Iterable[tuple[str, bytes]]) -> Report:
     for i, line in enumerate(parsed):
         record = line.record
         if record is None:
-            report.problem = Problem("tampered", line.where, "the line is not an audit record")
+            report.problem = Problem("tampered", line.where, line.why)
             return report
         chain, seq = record["chain"], record["seq"]
-        where = f"{line.where} (chain {chain}, seq {seq})"
-        if record_hash(record) != record["hash"]:
-            report.problem = Problem("tampered", where, "the hash does not match the content")
+        where = f"{line.where} (chain {_shown(chain)}, seq {seq})"
+        if not authentic(record, key):
+            detail = "the hash does not match the content"
+            if report.records == 0:
+                detail += " (or the log was written under another audit key)"
+            report.problem = Problem("tampered", where, detail)
             return report
         problem = _link(record, last.get(chain), where, i, positions)
         if problem is not None:
@@ -125,7 +139,13 @@ def _link(
         )
     gap = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}–{seq - 1}"
     after = f" after {before[2]}" if before is not None else " at the chain's start"
-    return Problem("missing", where, f"{gap} of chain {chain} missing{after}")
+    return Problem("missing", where, f"{gap} of chain {_shown(chain)} missing{after}")
+
+
+def _shown(chain: str) -> str:
+    """A chain id as it may be printed: one from a tampered file could hold terminal escapes
+    or text the console cannot encode."""
+    return chain if _PLAIN_ID.fullmatch(chain) else ascii(chain)
 
 
 def _read(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
@@ -135,10 +155,10 @@ def _read(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
                 yield f"{path}:{number}", raw
 
 
-def verify_files(paths: Sequence[str], *, out: TextIO = sys.stdout) -> int:
-    """The command: print the verdict; 0 intact, 1 a problem, 2 a file that cannot be read."""
+def verify_files(paths: Sequence[str], key: bytes, *, out: TextIO = sys.stdout) -> int:
+    """Print the verdict under the chain key; 0 intact, 1 a problem, 2 a file not readable."""
     try:
-        report = verify_lines(list(_read(paths)))
+        report = verify_lines(list(_read(paths)), key)
     except OSError as exc:
         print(f"error: cannot read {exc.filename}: {exc.strerror}", file=out)
         return 2
@@ -146,8 +166,37 @@ def verify_files(paths: Sequence[str], *, out: TextIO = sys.stdout) -> int:
         print(str(report.problem), file=out)
         print(f"{report.records} records verified before it", file=out)
         return 1
-    chains = ", ".join(f"{c} seq {a}–{b}" for c, (a, b) in sorted(report.chains.items()))
+    chains = ", ".join(f"{_shown(c)} seq {a}–{b}" for c, (a, b) in sorted(report.chains.items()))
     print(
         f"OK: {report.records} records in {len(report.chains)} chains intact ({chains})", file=out
     )
     return 0
+
+
+def verify_command(
+    paths: Sequence[str], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    """`audit verify`: the key from the environment, as the gateway reads it, then the check."""
+    try:
+        environment = AuditEnvironment()
+    except ValidationError as exc:
+        wrong = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        )
+        print(f"configuration error: {wrong}", file=err)
+        return 2
+    if not environment.has_key:
+        if environment.mode == "production":
+            print(
+                f"error: {KEY_ENV} is not set: an audit log is checked with the key it was "
+                "written under",
+                file=err,
+            )
+            return 2
+        print(
+            f"note: {KEY_ENV} is not set: checking with the development audit key "
+            "(the one the embedded default writes with)",
+            file=err,
+        )
+    return verify_files(paths, environment.audit.chain_key, out=out)

@@ -11,13 +11,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cache.redis import RedisCache
 from observability.access_index import AccessIndex, MemoryAccessIndex, RedisAccessIndex
-from observability.audit import AccessEntry, AuditChain, AuditSink, AuditWriter, SubjectKeyer
+from observability.audit import AccessEntry, AuditChain, SubjectKeyer
+from observability.audit_resume import resume_point
 from observability.audit_settings import AuditSettings
-from observability.audit_sinks import FileSink, RedisStreamSink, iter_records, last_record
+from observability.audit_sinks import FileSink, RedisStreamSink, iter_records
+from observability.audit_writer import AuditSink, AuditWriter
 from observability.metrics import Metrics
 
 __all__ = ["Auditor"]
@@ -59,8 +62,11 @@ class Auditor:
         chain_id = settings.chain_id
         file = FileSink(settings.file_path)
         await asyncio.to_thread(file.open)
-        last = await asyncio.to_thread(last_record, file.path, chain_id)
-        chain = AuditChain.resume(chain_id, last)
+        key = settings.chain_key
+        point = await asyncio.to_thread(resume_point, file.path, chain_id, key)
+        chain = AuditChain.resume(chain_id, key, point.last)
+        if point.skipped:
+            _report_skipped(metrics, file.path, chain, point.skipped)
         sinks: list[AuditSink] = [file]
         redis: RedisCache | None = None
         index: AccessIndex
@@ -78,7 +84,7 @@ class Auditor:
             index = redis_index
         else:
             memory = MemoryAccessIndex(settings.access_log_max)
-            await asyncio.to_thread(memory.add, iter_records(file.path))
+            await asyncio.to_thread(memory.add, iter_records(file.path, key))
             sinks.append(memory)
             index = memory
         writer = AuditWriter(
@@ -107,3 +113,19 @@ class Auditor:
         finally:
             if self._redis is not None:
                 await self._redis.close()
+
+
+def _report_skipped(metrics: Metrics, path: Path, chain: AuditChain, lines: list[int]) -> None:
+    """Lines of the file that the chain does not continue from: say so, loudly, and count."""
+    metrics.audit_resume_skipped.inc(len(lines))
+    shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    log.error(
+        "audit file %s: %d line(s) after the last authentic record of chain %s are not "
+        "authentic records (line %s); the chain continues at seq %d after them. "
+        "`audit verify` reports the first as TAMPERED: keep the file as evidence",
+        path,
+        len(lines),
+        chain.chain_id,
+        shown,
+        chain.seq,
+    )

@@ -140,6 +140,12 @@ class Metrics:
             ["sink"],
             registry=r,
         )
+        self.audit_resume_skipped = Counter(
+            "panjereh_audit_resume_skipped_lines_total",
+            "Lines at the end of the audit file that are not authentic records of this "
+            "instance's chain, passed over at start (`audit verify` reports them).",
+            registry=r,
+        )
 
     def declare_agencies(self, agency_ids: list[str]) -> None:
         """Create every agency's series up front, so dashboards see zeros instead of gaps."""

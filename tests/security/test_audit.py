@@ -3,31 +3,41 @@ without a national code; purposes validated; `me { accessLog }` paginated and is
 
 Findings this guards against: a record that said `client=… purpose='…'` but not whose data or
 the outcome; purposes of zero-width spaces, NUL bytes or a megabyte accepted; free text carrying
-a national code into the log.
+a national code into the log. And from the review of the audit: a national code sent as
+`X-Request-Id` written into records, logs and the response; the verifier crashing with a
+traceback on a line holding NaN or deep nesting; a garbage last record stopping the gateway
+from starting; a chain of plain SHA-256 that anyone able to write the file could recompute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import logging
+import os
+import re
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from observability.audit import SubjectKeyer, canonical, record_hash
+from observability.audit import SubjectKeyer, canonical, chain_key, record_hash
+from observability.middleware import accepted_request_id, new_request_id
 from sandbox import PERSONAS, FaultSpec
 from server import METRICS
 from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.websocket import GraphQLSocket
 
 A, B = PERSONAS["complete"], PERSONAS["sparse"]
 ROOT = Path(__file__).resolve().parents[2]
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+KEY_SECRET = "audit-key-of-this-module-at-least-32-bytes-long"
+CHAIN_KEY = chain_key(KEY_SECRET.encode())
 
 READ = """query($nc: String!, $purpose: String!) {
   citizen(nationalCode: $nc, purpose: $purpose) {
@@ -38,14 +48,20 @@ LOG = """query($first: Int!, $after: String) { me { accessLog(first: $first, aft
 
 
 def _audit(path: Path, **more: Any) -> dict[str, Any]:
-    return {"path": str(path), "batch_interval_s": 0.05, "instance_id": "gw-test", **more}
+    return {
+        "path": str(path),
+        "batch_interval_s": 0.05,
+        "instance_id": "gw-test",
+        "key_secret": KEY_SECRET,
+        **more,
+    }
 
 
 async def _ask(
     gw: RunningGateway, query: str, token: str, variables: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
     """Send with a fresh request id; returns the id and the body."""
-    request_id = uuid.uuid4().hex
+    request_id = new_request_id()  # one the gateway keeps: no eight digits in a row
     status, body = await gw.query(
         query, token=token, variables=variables, headers={"X-Request-Id": request_id}
     )
@@ -67,11 +83,14 @@ def _lines(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines() if path.exists() else []
 
 
-async def _verify(*paths: Path) -> tuple[int, str]:
-    """`python server.py audit verify FILE...` as a real process."""
+async def _verify(*paths: Path, **environment: str | None) -> tuple[int, str]:
+    """`python server.py audit verify FILE...` as a real process, with this module's audit key
+    in its environment unless `environment` says otherwise (None removes a variable)."""
+    env = {**os.environ, "PANJEREH_AUDIT__KEY_SECRET": KEY_SECRET, **environment}
+    env = {name: value for name, value in env.items() if value is not None}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "server.py", "audit", "verify", *map(str, paths),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return process.returncode or 0, out.decode()
@@ -137,7 +156,7 @@ async def test_every_access_to_personal_data_has_exactly_one_record(tmp_path: Pa
     for rid, wanted in expect.items():
         record = by_request[rid]
         assert {k: record[k] for k in wanted} == wanted, record
-        assert record["hash"] == record_hash(record)
+        assert record["hash"] == record_hash(record, CHAIN_KEY)
         assert record["chain"] == "gw-test"
     first = next(iter(expect))
     assert by_request[first]["agencies"] == [
@@ -275,7 +294,7 @@ async def test_records_reach_the_redis_stream_and_the_access_log_reads_redis(
         stream = await client.xrange(f"{namespace}:audit:gw-test")
         streamed = [json.loads(fields[b"record"]) for _, fields in stream]
         assert streamed == file_records
-        assert all(r["hash"] == record_hash(r) for r in streamed)
+        assert all(r["hash"] == record_hash(r, CHAIN_KEY) for r in streamed)
         for code in (A, B):
             assert code not in json.dumps(streamed)
     finally:
@@ -304,4 +323,175 @@ async def test_losing_redis_loses_no_record_the_file_keeps_and_fails_no_request(
                 assert time.monotonic() < deadline, "the Redis sink never reported its failure"
                 await asyncio.sleep(0.05)
             assert metrics.audit_records.labels("file")._value.get() == 2
+    assert (await _verify(path))[0] == 0
+
+
+# --- the request id cannot carry a national code ---------------------------------------------
+
+
+def _disguised(code: str) -> list[str]:
+    """A national code as a client could send it as `X-Request-Id`."""
+    return [
+        code,
+        code.lstrip("0"),
+        f"req-{code}",
+        f"{code[:3]}-{code[3:9]}-{code[9]}",
+        f"{code[:3]}.{code[3:6]}.{code[6:]}",
+        f"id_{code[:5]}_{code[5:]}",
+        "a" * 54 + code,
+        code.translate(PERSIAN),
+        f"{code} x",
+        f"{code}\t",
+    ]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")))
+
+
+def test_a_request_id_is_kept_only_when_it_cannot_carry_a_national_code() -> None:
+    for sent in _disguised(A):
+        assert accepted_request_id(sent) is None, sent
+    for sent in ("abc123", "desk-7.req_42", "a" * 64, "1234567", "b1234567c1234567", "v1.2.3"):
+        assert accepted_request_id(sent) == sent
+    for sent in ("", "a" * 65, "a b", "a/b", "é", None):
+        assert accepted_request_id(sent) is None
+    for _ in range(500):  # ours pass our own rule (a hex uuid has eight digits in a row ~1 in 5)
+        generated = new_request_id()
+        assert accepted_request_id(generated) == generated
+
+
+async def test_a_national_code_sent_as_request_id_reaches_no_record_log_or_header(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = tmp_path / "audit.jsonl"
+    answered: list[str] = []
+    async with running_gateway(audit=_audit(path)) as gw:
+        service = gw.service_token("caseworker-app", ["citizen:read"])
+        reads = [
+            ({"query": READ, "variables": {"nc": B, "purpose": "loan review"}}, service),
+            ({"query": ME}, gw.token(B)),
+        ]
+        for sent in _disguised(A):
+            for payload, token in reads:
+                headers = {"X-Request-Id": sent, "Authorization": f"Bearer {token}"}
+                async with gw.client.post(f"{gw.url}/graphql", json=payload, headers=headers) as r:
+                    body = await r.json()
+                    assert r.status == 200 and None not in body["data"].values(), body
+                    answered.append(r.headers["X-Request-Id"])
+        headers = {"X-Request-Id": A, "Authorization": f"Bearer {gw.token(B)}"}
+        async with gw.client.ws_connect(
+            gw.ws_url, protocols=["graphql-transport-ws"], headers=headers
+        ) as ws:  # the upgrade request's id is the one its operations are audited under
+            await ws.send_json({"type": "connection_init", "payload": {}})
+            assert (await ws.receive(timeout=15)).json()["type"] == "connection_ack"
+            assert "errors" not in await GraphQLSocket(ws, True).run(ME)
+        kept = "desk-7.req_42"
+        _, body = await gw.query(ME, token=gw.token(B), headers={"X-Request-Id": kept})
+        assert "errors" not in body
+        records = await _records(path, 2 * len(_disguised(A)) + 2)
+    assert len(records) == 2 * len(_disguised(A)) + 2
+    assert records[-1]["request"] == kept  # a plain id is kept, as the client sent it
+    for request_id in [*answered, *(r["request"] for r in records)]:
+        assert accepted_request_id(request_id) == request_id
+    text = path.read_text(encoding="utf-8")
+    logged = caplog.text
+    for where in (text, logged, " ".join(answered)):
+        assert A not in where and A.lstrip("0") not in where
+        assert A.lstrip("0") not in _digits(where)
+    assert "desk-7.req_42" in logged  # the access log does show request ids
+
+
+# --- the verifier reports every malformed line, the chain needs the key ----------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"chain":"gw-test","seq":0,"prev":"' + b"0" * 64 + b'","hash":"x","at":NaN}',
+        b'{"chain":"gw-test","seq":' + b"[" * 100_000,
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"chain":"gw-test","seq":1e999,"prev":"","hash":""}',
+    ],
+    ids=["nan", "deep-record", "deep-list", "overflow"],
+)
+async def test_the_command_reports_a_malformed_line_as_tampered_never_a_traceback(
+    tmp_path: Path, bad: bytes
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with running_gateway(audit=_audit(path)) as gw:
+        service = gw.service_token("caseworker-app", ["citizen:read"])
+        for n in range(3):
+            await _ask(gw, READ, service, {"nc": A, "purpose": f"review {n}"})
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([lines[0], bad, *lines[1:]]) + b"\n")
+    status, out = await _verify(path)
+    assert status == 1 and f"TAMPERED at {path}:2" in out, out
+    assert "Traceback" not in out and "Error" not in out
+
+
+async def test_a_log_rechained_without_the_key_is_tampered_and_the_key_is_required(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with running_gateway(audit=_audit(path)) as gw:
+        service = gw.service_token("caseworker-app", ["citizen:read"])
+        for n in range(4):
+            await _ask(gw, READ, service, {"nc": A, "purpose": f"review {n}"})
+    assert (await _verify(path)) == (0, "OK: 4 records in 1 chains intact (gw-test seq 0–3)\n")
+    records = [json.loads(line) for line in path.read_bytes().splitlines()]
+    records[1]["subject"] = "0" * 64  # make the read look like someone else's ...
+    for wrong in (b"plain", chain_key(b"another audit key, long enough: 32+ bytes")):
+        for n in range(1, len(records)):  # ... and recompute every hash after it
+            records[n]["prev"] = records[n - 1]["hash"]
+            body = {k: v for k, v in records[n].items() if k != "hash"}
+            plain = hashlib.sha256(canonical(body)).hexdigest()
+            records[n]["hash"] = plain if wrong == b"plain" else record_hash(body, wrong)
+        rechained = tmp_path / "rechained.jsonl"
+        rechained.write_bytes(b"".join(canonical(r) + b"\n" for r in records))
+        status, out = await _verify(rechained)
+        assert status == 1 and f"TAMPERED at {rechained}:2 (chain gw-test, seq 1)" in out, out
+    # Without the key: refused in production, the development key (a mismatch) otherwise.
+    status, out = await _verify(path, PANJEREH_AUDIT__KEY_SECRET=None, PANJEREH_MODE="production")
+    assert status == 2 and "PANJEREH_AUDIT__KEY_SECRET is not set" in out, out
+    status, out = await _verify(path, PANJEREH_AUDIT__KEY_SECRET=None, PANJEREH_MODE=None)
+    assert status == 1 and "development audit key" in out and f"TAMPERED at {path}:1" in out
+
+
+# --- a bad last record does not stop the gateway ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b'{"chain":"gw-test","seq":"x","prev":"p","hash":"h"}',
+        b'{"chain":"gw-test","seq":NaN}',
+        b'{"chain":"gw-test","seq":99999999999,"prev":"' + b"0" * 64 + b'","hash":"' + b"1" * 64
+        + b'","v":2}',
+    ],
+    ids=["seq-text", "nan", "forged"],
+)  # fmt: skip
+async def test_a_bad_last_record_is_reported_and_the_gateway_starts(
+    tmp_path: Path, garbage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    async with running_gateway(audit=_audit(path)) as gw:
+        service = gw.service_token("caseworker-app", ["citizen:read"])
+        await _ask(gw, READ, service, {"nc": A, "purpose": "before"})
+    with path.open("ab") as f:
+        f.write(garbage + b"\n")
+    caplog.set_level(logging.ERROR, logger="panjereh.audit")
+    async with running_gateway(audit=_audit(path)) as gw:
+        assert gw.app[METRICS].audit_resume_skipped._value.get() == 1
+        service = gw.service_token("caseworker-app", ["citizen:read"])
+        await _ask(gw, READ, service, {"nc": A, "purpose": "after"})
+    [error] = [r for r in caplog.records if r.name == "panjereh.audit"]
+    assert "line 2" in error.getMessage() and "gw-test" in error.getMessage()
+    lines = path.read_bytes().splitlines()
+    first, after = json.loads(lines[0]), json.loads(lines[2])
+    assert (after["seq"], after["prev"]) == (1, first["hash"])  # continues after the good one
+    status, out = await _verify(path)
+    assert status == 1 and f"TAMPERED at {path}:2" in out, out
+    path.write_bytes(lines[0] + b"\n" + lines[2] + b"\n")  # the bad line kept aside
     assert (await _verify(path))[0] == 0

@@ -93,6 +93,57 @@ def test_identifiers_in_a_purpose_are_refused_without_echoing_them(raw: str) -> 
     assert "1234" not in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("raw", "what"),
+    [
+        ("check 001,234,5679", "national code"),  # the review's findings
+        ("check 0012/345/679", "national code"),
+        ("check 001.234.5679", "national code"),
+        ("check 0012_345_679", "national code"),
+        ("check ۰۰۱،۲۳۴،۵۶۷۹", "national code"),  # Persian comma between Persian digits
+        ("check ۰۰۱٫۲۳۴٫۵۶۷۹", "national code"),  # Persian decimal mark
+        ("check ٠٠١٬٢٣٤٬٥٦٧٩", "national code"),  # Arabic thousands separator
+        ("check 001 / 234 / 5679", "national code"),
+        ("check (001) 234:5679", "national code"),
+        ("check 12,345,679", "national code"),  # 8 digits: leading zeros lost
+        ("room 5, 12345679", "national code"),  # a group on its own is tested too
+        ("call 0912.123.4567", "mobile number"),
+        ("call 0912/123/4567", "mobile number"),
+        ("call ۰۹۱۲،۱۲۳،۴۵۶۷", "mobile number"),
+        ("card 6037,9911,2345,6789", "long numbers"),
+        ("card 6037 9911/2345.6789", "long numbers"),
+        ("postal 11936/53471", "long numbers"),
+    ],
+)
+def test_identifiers_split_by_any_separator_are_refused(raw: str, what: str) -> None:
+    with pytest.raises(InvalidInput, match=what) as caught:
+        validate_purpose(raw)
+    assert "5679" not in caught.value.message and "4567" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "hearing on 1403/07/15",
+        "hearing on 1399/01/01",  # its eight digits pass a national code's check: still a date
+        "hearing on ۱۳۹۹/۰۱/۰۱",
+        "hearing on 1399-01-01",
+        "hearing on 1399.1.1",
+        "hearing on 01/01/1399",
+        "from 1403/07/15 - 1403/08/01",  # two dates side by side are not one long number
+        "from 1403/07/15, 2024/10/06",
+        "پرونده ۱۲",
+        "پرونده ۱۲، جلسه ۳",
+        "case 98/1234, hearing 1403/07/15",
+        "loan of 1,500,000 rials",
+        "at 10:30 on 1403/7/5",
+        "کلاسه ۹۸/۱۲۳۴ مورخ ۱۴۰۳/۰۷/۱۵",
+    ],
+)
+def test_dates_and_short_case_numbers_pass(raw: str) -> None:
+    assert validate_purpose(raw) == raw
+
+
 def test_a_ten_digit_run_failing_the_check_is_still_a_long_number() -> None:
     with pytest.raises(InvalidInput, match="long numbers"):
         validate_purpose("ref 0012345670")
