@@ -2,10 +2,14 @@
 WebSocket, the caller.
 
     on_operation ──▶ deadline = now + context.deadline_s            (HTTP and WebSocket alike)
+                     a context copy holding it, with loaders that call agencies with it
     on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
                                      token re-verified (expired: UNAUTHENTICATED)
                                      counted against the caller's rate limits (RATE_LIMITED)
                                      a context copy: that principal, fresh loaders and trail
+
+The deadline travels in the context, never in ambient state: each operation's copy holds its
+own, so concurrent operations on one WebSocket cannot move each other's.
 
 A WebSocket connection has one context and runs many operations; without this, its deadline
 would run from the connection's start, its loaders, agency-lookup cap and principal would be
@@ -22,7 +26,7 @@ from collections.abc import AsyncIterator, Iterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from connectors.deadline import Deadline, set_deadline
+from connectors.pipeline.deadline import Deadline
 from domain.errors import Forbidden
 from observability.audit_trail import AccessTrail
 from resolvers.context import GatewayContext, RequestLoaders
@@ -36,7 +40,10 @@ class OperationScope(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         if isinstance(context, GatewayContext) and context.deadline_s is not None:
-            set_deadline(Deadline.after(context.deadline_s))
+            deadline = Deadline.after(context.deadline_s)
+            self.execution_context.context = dataclasses.replace(
+                context, deadline=deadline, loaders=context.loaders.for_deadline(deadline)
+            )
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:
@@ -55,7 +62,7 @@ class OperationScope(SchemaExtension):
             self.execution_context.context = dataclasses.replace(
                 context,
                 principal=principal,
-                loaders=RequestLoaders(budget=budget),
+                loaders=RequestLoaders(budget=budget, deadline=context.deadline),
                 audit=AccessTrail(context.audit.auditor),
             )
         yield
