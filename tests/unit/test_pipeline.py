@@ -36,6 +36,7 @@ from domain.errors import (
     CircuitOpen,
 )
 from observability.metrics import Metrics
+from resolvers.context import RequestLoaders
 from tests.support.scripted_transport import Clock, ScriptedTransport, json_response
 
 CODE = "0012345679"
@@ -450,3 +451,15 @@ def test_every_outcome_the_alert_rules_name_is_an_outcome() -> None:
         for value in selector.split("|")
     }
     assert named and named <= {o.value for o in Outcome}
+
+
+async def test_a_requests_loaders_hand_its_deadline_to_every_agency_call() -> None:
+    """No ambient deadline: what an agency call gets is what the request's loaders hold."""
+    rig = Rig()
+    rig.transport.add(OK)
+    deadline = Deadline.after(0.8, clock=rig.clock)
+    loaders = RequestLoaders().for_deadline(deadline)
+    assert loaders.deadline is deadline
+    fetched = await loaders.load(rig.connector.fetch_address, CODE)
+    assert fetched.value.postal_code == "1433654321"
+    assert rig.transport.sent[0].timeout == pytest.approx(0.8)
