@@ -29,6 +29,7 @@ from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
 from cache.redis import RedisCache
 from cache.store import CacheStore
+from connectors.pipeline.transport import AioHttpTransport
 from connectors.registry import Connectors, build_connectors
 from domain.errors import InvalidInput
 from observability.auditor import Auditor
@@ -167,7 +168,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
         connectors = build_connectors(
             app[AGENCY_URLS],
-            session=session,
+            transport=AioHttpTransport(session),
             cache=app[CACHE],
             metrics=app[METRICS],
             policy_overrides=settings.agency_policies,

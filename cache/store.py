@@ -5,6 +5,13 @@ a key), the entry envelope (when it was fetched, until when it is fresh, whether
 "not found" entry), optional AES-GCM encryption of payloads, timeouts on backend calls, leases
 for cross-instance singleflight, and the hit/miss/stale metrics. A backend failure is a miss plus
 a log line, never an error for the client.
+
+Decoded entries stay objects in process. What `store` hands a backend is the encoded envelope
+(header + payload, encrypted when a key is set) as a `bytes` subclass that also carries the
+decoded entry, value included. An in-process backend (the memory cache, and the memory fallback
+of Redis) keeps and returns that very object, so a hit is a dict lookup: no decryption, no JSON,
+no pydantic validation. A shared backend (Redis) sends the bytes and returns plain bytes, which
+are decoded as before. The in-process backend still sizes an entry by its encoded length.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cache.backend import CacheBackend
 from observability.metrics import Metrics
 
-__all__ = ["CacheEntry", "CacheStore"]
+__all__ = ["UNDECODED", "CacheEntry", "CacheStore"]
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +46,23 @@ _ENCRYPTED = 0x02
 _NONCE_BYTES = 12
 
 
+UNDECODED: Any = type("Undecoded", (), {"__repr__": lambda self: "UNDECODED"})()
+"""`CacheEntry.value` of an entry read from bytes: its payload still has to be decoded."""
+
+
 @dataclass(frozen=True, slots=True)
 class CacheEntry:
-    """One cached answer of an agency, with the times that decide how it may be served."""
+    """One cached answer of an agency, with the times that decide how it may be served.
+
+    `value` is the decoded answer when this process still holds it as an object (then `payload`
+    may be empty), else `UNDECODED` and `payload` holds its JSON.
+    """
 
     payload: bytes
     fetched_at: float
     fresh_until: float
     not_found: bool = False
+    value: Any = UNDECODED
 
     def is_fresh(self, now: float) -> bool:
         return now < self.fresh_until
@@ -93,7 +109,7 @@ class CacheStore:
         if raw is _FAILED:
             self._metrics.cache_lookups.labels(kind, "error").inc()
             return None
-        entry = self._decode(key, raw) if raw is not None else None
+        entry = self._entry_of(key, raw) if raw is not None else None
         result = "miss" if entry is None else "hit" if entry.is_fresh(self.clock()) else "stale"
         self._metrics.cache_lookups.labels(kind, result).inc()
         return entry
@@ -102,7 +118,7 @@ class CacheStore:
         """Like `lookup`, without counting: for waiting on another instance's fill."""
         key = self.key_for(agency, kind, subject)
         raw = await self._guard("get", self.backend.get(key), None)
-        return self._decode(key, raw) if raw else None
+        return self._entry_of(key, raw) if raw else None
 
     async def store(
         self,
@@ -114,14 +130,21 @@ class CacheStore:
         fresh_ttl: float,
         stale_ttl: float,
         not_found: bool = False,
+        value: Any = UNDECODED,
     ) -> CacheEntry:
-        """Store an answer: fresh for `fresh_ttl` s, kept (servable as stale) for `stale_ttl` s."""
+        """Store an answer: fresh for `fresh_ttl` s, kept (servable as stale) for `stale_ttl` s.
+
+        `payload` is the answer's JSON; `value`, when given, the same answer decoded, which an
+        in-process backend then hands back as it is. It must be immutable: every hit shares it.
+        """
         now = self.clock()
         entry = CacheEntry(payload, now, now + fresh_ttl, not_found)
         keep = max(fresh_ttl, stale_ttl)
         if keep > 0:
             key = self.key_for(agency, kind, subject)
-            await self._guard("set", self.backend.set(key, self._encode(key, entry), keep), None)
+            held = CacheEntry(b"", entry.fetched_at, entry.fresh_until, not_found, value)
+            raw = _Held(self._encode(key, entry), held)
+            await self._guard("set", self.backend.set(key, raw, keep), None)
         return entry
 
     async def acquire_lease(self, agency: str, kind: str, subject: str, ttl: float) -> bytes | None:
@@ -160,6 +183,11 @@ class CacheStore:
         sealed = self._aead.encrypt(nonce, entry.payload, key.encode() + header)
         return header + nonce + sealed
 
+    def _entry_of(self, key: str, raw: bytes) -> CacheEntry | None:
+        if type(raw) is _Held and (raw.entry.value is not UNDECODED or raw.entry.not_found):
+            return raw.entry  # the object this process stored: nothing to decode
+        return self._decode(key, raw)
+
     def _decode(self, key: str, raw: bytes) -> CacheEntry | None:
         if len(raw) < _HEADER.size:
             return None
@@ -178,6 +206,18 @@ class CacheStore:
         elif self._aead is not None:
             return None  # plaintext left from before encryption was configured: refetch
         return CacheEntry(body, fetched_at, fresh_until, bool(flags & _NOT_FOUND))
+
+
+class _Held(bytes):
+    """An encoded envelope that also carries the entry it encodes (see the module docstring):
+    for a shared backend it is only bytes; an in-process one returns it with its entry."""
+
+    entry: CacheEntry
+
+    def __new__(cls, raw: bytes, entry: CacheEntry) -> _Held:
+        held = super().__new__(cls, raw)
+        held.entry = entry
+        return held
 
 
 _FAILED = object()

@@ -1,6 +1,7 @@
 """Every agency connector of the gateway, built once per app from the agencies' base URLs.
 
-Adding an agency is one connector module, one line in `Connectors` and its id in the sandbox.
+Adding an agency is one connector module in `connectors/agencies/`, one line in `Connectors`
+and its id in the sandbox.
 """
 
 from __future__ import annotations
@@ -11,25 +12,24 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
 from cache.store import CacheStore
-from connectors.base import AgencyConnector
-from connectors.civil_registry import CivilRegistryConnector
-from connectors.education import EducationConnector
-from connectors.electricity import ElectricityConnector
-from connectors.gas import GasConnector
-from connectors.health_insurance import HealthInsuranceConnector
-from connectors.judiciary import JudiciaryConnector
-from connectors.licensing_portal import LicensingPortalConnector
-from connectors.military_service import MilitaryServiceConnector
-from connectors.post import PostConnector
-from connectors.shahkar import ShahkarConnector
-from connectors.social_security import SocialSecurityConnector
-from connectors.tax import TaxConnector
-from connectors.telecom import TelecomConnector
-from connectors.traffic_police import TrafficPoliceConnector
-from connectors.water import WaterConnector
+from connectors.agencies.civil_registry import CivilRegistryConnector
+from connectors.agencies.education import EducationConnector
+from connectors.agencies.electricity import ElectricityConnector
+from connectors.agencies.gas import GasConnector
+from connectors.agencies.health_insurance import HealthInsuranceConnector
+from connectors.agencies.judiciary import JudiciaryConnector
+from connectors.agencies.licensing_portal import LicensingPortalConnector
+from connectors.agencies.military_service import MilitaryServiceConnector
+from connectors.agencies.post import PostConnector
+from connectors.agencies.shahkar import ShahkarConnector
+from connectors.agencies.social_security import SocialSecurityConnector
+from connectors.agencies.tax import TaxConnector
+from connectors.agencies.telecom import TelecomConnector
+from connectors.agencies.traffic_police import TrafficPoliceConnector
+from connectors.agencies.water import WaterConnector
+from connectors.pipeline.base import AgencyConnector
+from connectors.pipeline.transport import Transport
 from observability.metrics import Metrics
 
 __all__ = ["AGENCY_IDS", "CONNECTOR_CLASSES", "Connectors", "build_connectors"]
@@ -76,7 +76,7 @@ AGENCY_IDS: tuple[str, ...] = tuple(CONNECTOR_CLASSES)
 def build_connectors(
     base_urls: Mapping[str, str],
     *,
-    session: aiohttp.ClientSession,
+    transport: Transport,
     cache: CacheStore,
     metrics: Metrics,
     policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
@@ -95,7 +95,7 @@ def build_connectors(
     built = {
         name: cls(
             base_url=base_urls[cls.agency_id],
-            session=session,
+            transport=transport,
             cache=cache,
             metrics=metrics,
             policy=cls.policy.with_overrides(overrides.get(cls.agency_id, {})),

@@ -180,7 +180,7 @@ def _kind(principal: Principal) -> str:
 
 
 def _agency_of(op: Callable[..., Any]) -> str | None:
-    """The agency of a connector's bound operation (`connectors.shahkar.check_mobile`)."""
+    """The agency of a connector's bound operation (e.g. `ShahkarConnector.check_mobile`)."""
     return getattr(getattr(op, "__self__", None), "agency_id", None)
 
 

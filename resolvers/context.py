@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from auth.connection import ConnectionAuth
 from auth.principal import Principal
+from connectors.pipeline.deadline import Deadline
 from connectors.registry import Connectors
 from domain.errors import QueryTooComplex
 from domain.sourced import Fetched, Source
@@ -37,12 +38,17 @@ class RequestLoaders:
     fails alone (its exception is its result), as strawberry's DataLoader allows. Past
     `max_lookups` distinct lookups the request is QUERY_TOO_COMPLEX. Each distinct lookup is
     spent once from the caller's `budget` (rate limits); a lookup over it fails with
-    RATE_LIMITED, as do the fields that share it, and the rest of the request goes on.
+    RATE_LIMITED, as do the fields that share it, and the rest of the request goes on. Every
+    agency call is made with the operation's `deadline` (None: the agency's own budget).
     """
 
     def __init__(
-        self, max_lookups: int = MAX_AGENCY_LOOKUPS, budget: LookupBudget | None = None
+        self,
+        max_lookups: int = MAX_AGENCY_LOOKUPS,
+        budget: LookupBudget | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
+        self.deadline = deadline
         self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
         # Each distinct lookup → its budget check (None: no budget), shared by the fields that
         # need the same lookup.
@@ -56,6 +62,10 @@ class RequestLoaders:
         self.sources: list[Source] = []
         """The source of every answer; the response cache keeps an answer no longer than the
         freshest of them allows."""
+
+    def for_deadline(self, deadline: Deadline) -> RequestLoaders:
+        """Fresh loaders with these limits and budget, calling agencies with `deadline`."""
+        return RequestLoaders(self._max, self._budget, deadline)
 
     async def load(self, op: Callable[..., Awaitable[Fetched[T]]], *args: Hashable) -> Fetched[T]:
         if (op, args) not in self._seen:
@@ -76,7 +86,8 @@ class RequestLoaders:
         if loader is None:
 
             async def load_many(keys: list[tuple[Hashable, ...]]) -> list[Any]:
-                return await asyncio.gather(*(op(*key) for key in keys), return_exceptions=True)
+                calls = (op(*key, deadline=self.deadline) for key in keys)
+                return await asyncio.gather(*calls, return_exceptions=True)
 
             loader = self._loaders[op] = DataLoader(load_fn=load_many)
         try:
@@ -114,6 +125,8 @@ class GatewayContext:
     audit: AccessTrail = field(default_factory=AccessTrail)
     deadline_s: float | None = None
     """Time budget of one operation; the deadline starts when the operation does."""
+    deadline: Deadline | None = None
+    """The operation's deadline, set when it starts (`OperationScope`); its loaders hold it."""
     connection: ConnectionAuth | None = None
     connection_params: dict[str, Any] | None = None
     rate_limiter: RateLimiter | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from auth.principal import PrincipalKind, Scope
-from connectors.base import AgencyConnector
-from connectors.breaker import CircuitState
+from connectors.pipeline.base import AgencyConnector
+from connectors.pipeline.breaker import CircuitState
 from domain.errors import Forbidden, InvalidInput, Unauthenticated
 from resolvers.context import GatewayContext
 

@@ -8,8 +8,8 @@ from typing import Self
 import strawberry
 from strawberry.types import Info
 
-from connectors.base import AgencyConnector
-from connectors.breaker import CircuitState as BreakerState
+from connectors.pipeline.base import AgencyConnector
+from connectors.pipeline.breaker import CircuitState as BreakerState
 from resolvers import ops
 from resolvers.context import GatewayContext
 

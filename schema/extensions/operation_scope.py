@@ -2,11 +2,16 @@
 WebSocket, the caller.
 
     on_operation ──▶ deadline = now + context.deadline_s            (HTTP and WebSocket alike)
+                     held by the context and its loaders (a copy of it over WebSocket)
     on_parse     ──▶ WebSocket only, before the document is read:
                                      token re-verified (expired: UNAUTHENTICATED)
                                      counted against the caller's rate limits (RATE_LIMITED)
                                      a context copy: that principal, fresh loaders and trail
     on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
+
+The deadline travels in the context, never in ambient state. An HTTP request's context is its
+operation's own and holds it; on a WebSocket each operation gets a copy of the connection's
+context holding its own, so concurrent operations cannot move each other's.
 
 A WebSocket connection has one context and runs many operations; without this, its deadline
 would run from the connection's start, its loaders, agency-lookup cap and principal would be
@@ -23,7 +28,7 @@ from graphql import GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from connectors.deadline import Deadline, set_deadline
+from connectors.pipeline.deadline import Deadline
 from domain.errors import Forbidden, PanjerehError
 from observability.audit_trail import AccessTrail
 from resolvers.context import GatewayContext, RequestLoaders
@@ -44,7 +49,15 @@ class OperationScope(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         if isinstance(context, GatewayContext) and context.deadline_s is not None:
-            set_deadline(Deadline.after(context.deadline_s))
+            deadline = Deadline.after(context.deadline_s)
+            if context.connection is None:
+                # One HTTP request, one operation: the context is its own, and the view reads
+                # its loaders afterwards (the response cache), so it is set in place.
+                context.deadline = context.loaders.deadline = deadline
+            else:  # a connection's context is shared by its operations: each gets a copy
+                self.execution_context.context = dataclasses.replace(
+                    context, deadline=deadline, loaders=context.loaders.for_deadline(deadline)
+                )
         yield
 
     async def on_parse(self) -> AsyncIterator[None]:
@@ -91,6 +104,6 @@ async def _operation_context(connection: GatewayContext) -> GatewayContext:
     return dataclasses.replace(
         connection,
         principal=principal,
-        loaders=RequestLoaders(budget=budget),
+        loaders=RequestLoaders(budget=budget, deadline=connection.deadline),
         audit=AccessTrail(connection.audit.auditor),
     )

@@ -187,7 +187,8 @@ async def _audit_records(path: Path, count: int) -> list[dict[str, Any]]:
 async def test_every_answer_is_audited_kept_or_not() -> None:
     async with running_gateway() as gw:
         token = gw.token(A)
-        ids = [uuid.uuid4().hex for _ in range(3)]
+        # Request ids a client may choose: no run of eight digits (observability/middleware).
+        ids = [f"kept-or-not-{uuid.uuid4().hex[:6]}-{n}" for n in ("a", "b", "c")]
         for request_id in ids:
             await _ok(gw, AGED, token, headers={"X-Request-Id": request_id})
         assert _count(gw, "hit") == 2

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from connectors.breaker import BreakerPolicy, CircuitBreaker, CircuitState
+from connectors.pipeline.breaker import BreakerPolicy, CircuitBreaker, CircuitState
 from domain.errors import CircuitOpen
 
 

@@ -10,7 +10,7 @@ import pytest
 from cache.backend import CacheBackend
 from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
-from cache.store import CacheStore
+from cache.store import UNDECODED, CacheStore
 from observability.metrics import Metrics
 
 
@@ -332,3 +332,43 @@ async def test_store_over_a_dead_primary_serves_from_memory(clock: FakeClock) ->
     assert entry is not None and entry.payload == b"v"
     assert _lookups(metrics, "bills", "error") == 0  # degraded, not failing
     assert await store.ping() is True
+
+
+class WireBackend(MemoryCache):
+    """Stands for a shared backend: what it returns is bytes read back, never the object it
+    was given (as Redis does)."""
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await super().set(key, bytes(value), ttl)
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+async def test_an_in_process_backend_hands_back_the_stored_object(
+    clock: FakeClock, encrypted: bool
+) -> None:
+    key = b"\x01" * 32 if encrypted else None
+    store = CacheStore(
+        MemoryCache(clock=clock), key_secret=b"k", metrics=Metrics(), clock=clock,
+        encryption_key=key,
+    )  # fmt: skip
+    value = ("a", "b")
+    await store.store("water", "bills", "s", b'["a","b"]', value=value, fresh_ttl=10, stale_ttl=20)
+    entry = await store.lookup("water", "bills", "s")
+    assert entry is not None and entry.value is value  # not decoded, not decrypted: the object
+    assert (await store.peek("water", "bills", "s")).value is value  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+async def test_a_shared_backend_gets_bytes_and_entries_are_decoded_from_them(
+    clock: FakeClock, encrypted: bool
+) -> None:
+    backend = WireBackend(clock=clock)
+    key = b"\x01" * 32 if encrypted else None
+    store = CacheStore(backend, key_secret=b"k", metrics=Metrics(), clock=clock, encryption_key=key)
+    await store.store("water", "bills", "s", b'["a","b"]', value=("a", "b"), fresh_ttl=10,
+                      stale_ttl=20)  # fmt: skip
+    raw = await backend.get(store.key_for("water", "bills", "s"))
+    assert type(raw) is bytes and (b'["a","b"]' in raw) is not encrypted
+    entry = await store.lookup("water", "bills", "s")
+    assert entry is not None and entry.value is UNDECODED and entry.payload == b'["a","b"]'
+    assert entry.is_fresh(clock())

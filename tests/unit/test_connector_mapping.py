@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from connectors import (
+from cache.memory import MemoryCache
+from cache.store import CacheStore
+from connectors.agencies import (
     education,
     electricity,
     gas,
@@ -28,8 +30,9 @@ from connectors import (
     telecom,
     traffic_police,
 )
-from connectors.traffic_police import TrafficPoliceConnector
-from domain.errors import AgencyUnavailable
+from connectors.agencies.traffic_police import TrafficPoliceConnector
+from connectors.pipeline.transport import TransportRequest, TransportResponse
+from domain.errors import AgencyBadResponse, AgencyUnavailable
 from domain.models import (
     Address,
     BillKind,
@@ -38,6 +41,8 @@ from domain.models import (
     MilitaryStatus,
     MobileMatch,
 )
+from observability.metrics import Metrics
+from tests.support.scripted_transport import ScriptedTransport, json_response
 
 BILL_ID = "1234567001"
 PAYMENT_ID = "12340123"
@@ -421,18 +426,26 @@ def _page(page: int, total_pages: int, items: list[dict[str, Any]]) -> dict[str,
     }
 
 
-class _CannedTrafficPolice(TrafficPoliceConnector):
-    """`get_json` answers from canned pages instead of the network, recording what was asked."""
+def _traffic_police(pages: dict[int, dict[str, Any]]) -> tuple[Any, ScriptedTransport]:
+    """The real connector over a transport that answers each page from `pages` (no sockets)."""
 
-    def __init__(self, pages: dict[int, dict[str, Any]]) -> None:
-        self.pages = pages
-        self.asked: list[dict[str, str]] = []
+    def answer(request: TransportRequest) -> TransportResponse:
+        assert request.params is not None
+        return json_response(pages[int(request.params["page"])])
 
-    async def get_json(
-        self, path: str, model: Any, *, params: Any = None, check: Any = None
-    ) -> Any:
-        self.asked.append(dict(params))
-        return _parse(model, self.pages[int(params["page"])])
+    transport = ScriptedTransport([answer] * len(pages))
+    metrics = Metrics()
+    connector = TrafficPoliceConnector(
+        base_url="http://agency.invalid",
+        transport=transport,
+        cache=CacheStore(MemoryCache(), key_secret=b"k", metrics=metrics),
+        metrics=metrics,
+    )
+    return connector, transport
+
+
+def _asked(transport: ScriptedTransport) -> list[dict[str, str]]:
+    return [dict(r.params or {}) for r in transport.sent]
 
 
 def _vehicle(n: int) -> dict[str, Any]:
@@ -445,32 +458,37 @@ async def test_all_pages_fetches_every_page_in_order() -> None:
         2: _page(2, 3, [_vehicle(i) for i in range(50, 100)]),
         3: _page(3, 3, [_vehicle(100)]),
     }
-    connector = _CannedTrafficPolice(pages)
-    items = await connector._all_pages(
-        "/rahvar/api/v1/vehicles", "0012345679", traffic_police.VehicleWire
-    )
-    assert [v.vin for v in items] == [f"VIN{i:05d}" for i in range(101)]
-    assert connector.asked[0] == {"nationalCode": "0012345679", "page": "1", "pageSize": "50"}
-    assert sorted(int(a["page"]) for a in connector.asked) == [1, 2, 3]
+    connector, transport = _traffic_police(pages)
+    vehicles = (await connector.fetch_vehicles("0012345679")).value
+    assert [v.vin for v in vehicles] == [f"VIN{i:05d}" for i in range(101)]
+    assert _asked(transport)[0] == {"nationalCode": "0012345679", "page": "1", "pageSize": "50"}
+    assert sorted(int(a["page"]) for a in _asked(transport)) == [1, 2, 3]
 
 
 async def test_all_pages_with_no_items_asks_once() -> None:
-    connector = _CannedTrafficPolice({1: _page(1, 0, [])})
-    assert await connector._all_pages("/p", "0012345679", traffic_police.FineWire) == []
-    assert len(connector.asked) == 1
+    connector, transport = _traffic_police({1: _page(1, 0, [])})
+    assert (await connector.fetch_fines("0012345679")).value == ()
+    assert len(transport.sent) == 1
 
 
 async def test_all_pages_rejects_absurd_total_pages() -> None:
-    connector = _CannedTrafficPolice({1: _page(1, 101, [_vehicle(0)])})
-    with pytest.raises(ValueError, match="totalPages"):
-        await connector._all_pages("/p", "0012345679", traffic_police.VehicleWire)
-    assert len(connector.asked) == 1
+    connector, transport = _traffic_police({1: _page(1, 101, [_vehicle(0)])})
+    with pytest.raises(AgencyBadResponse) as raised:
+        await connector.fetch_vehicles("0012345679")
+    assert "totalPages" in str(raised.value.__cause__)
+    assert len(transport.sent) == 1
 
 
 async def test_all_pages_rejects_a_page_other_than_the_one_asked() -> None:
     pages = {1: _page(1, 2, [_vehicle(0)]), 2: _page(1, 2, [_vehicle(0)])}
-    with pytest.raises(ValueError, match="page"):
-        await _CannedTrafficPolice(pages)._all_pages("/p", "0012345679", traffic_police.VehicleWire)
+    connector, _ = _traffic_police(pages)
+    with pytest.raises(AgencyBadResponse) as raised:
+        await connector.fetch_vehicles("0012345679")
+    assert "asked for page 2" in str(raised.value.__cause__)
+    outcomes = connector.metrics.registry.get_sample_value(
+        "panjereh_agency_requests_total", {"agency": "traffic-police", "outcome": "bad_response"}
+    )
+    assert outcomes == 1  # the page that did not map is the attempt that failed
 
 
 @pytest.mark.parametrize(
@@ -706,7 +724,7 @@ def test_military_service_rejects_malformed_payload(path: str, value: Any) -> No
 
 def _bare(cls: type[Any]) -> Any:
     """A connector instance for calling pure helpers: no session, cache or metrics are used."""
-    return cls(base_url="http://agency.invalid", session=None, cache=None, metrics=None)
+    return cls(base_url="http://agency.invalid", transport=None, cache=None, metrics=None)
 
 
 def test_connectors_declare_id_title_and_sane_policy() -> None:

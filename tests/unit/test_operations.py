@@ -13,9 +13,9 @@ from pydantic import TypeAdapter
 
 from cache.memory import MemoryCache
 from cache.store import CacheStore
-from connectors.deadline import Deadline, set_deadline
-from connectors.operations import OperationRunner
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.operations import OperationRunner
+from connectors.pipeline.policy import AgencyPolicy
 from domain.errors import AgencyNotFound, AgencyTimeout, AgencyUnavailable
 from observability.metrics import Metrics
 
@@ -39,9 +39,11 @@ class Agency:
         self.delay = delay
         self.error: Exception | None = None
         self.calls = 0
+        self.deadlines: list[Deadline] = []
 
-    async def __call__(self) -> list[int]:
+    async def __call__(self, deadline: Deadline) -> list[int]:
         self.calls += 1
+        self.deadlines.append(deadline)
         await asyncio.sleep(self.delay)
         if self.error is not None:
             raise self.error
@@ -64,11 +66,6 @@ def runner(clock: Clock, metrics: Metrics) -> OperationRunner:
     return OperationRunner("water", POLICY, store, metrics)
 
 
-@pytest.fixture(autouse=True)
-def no_deadline() -> None:
-    set_deadline(None)
-
-
 def _stale_served(metrics: Metrics) -> float:
     value = metrics.registry.get_sample_value("panjereh_stale_served_total", {"agency": "water"})
     return value or 0.0
@@ -78,7 +75,7 @@ async def test_identical_concurrent_calls_share_one_load(runner: OperationRunner
     agency = Agency(delay=0.05)
     results = await asyncio.gather(*(runner.run("bills", "x", agency, ADAPTER) for _ in range(20)))
     assert agency.calls == 1
-    assert {tuple(r.value) for r in results} == {(1,)}
+    assert {r.value for r in results} == {(1,)}
 
 
 async def test_a_cancelled_caller_does_not_cancel_the_others(runner: OperationRunner) -> None:
@@ -88,7 +85,7 @@ async def test_a_cancelled_caller_does_not_cancel_the_others(runner: OperationRu
     follower = asyncio.create_task(runner.run("bills", "x", agency, ADAPTER))
     await asyncio.sleep(0.01)
     leader.cancel()
-    assert (await follower).value == [1]
+    assert (await follower).value == (1,)
     assert agency.calls == 1
 
 
@@ -97,14 +94,13 @@ async def test_each_caller_waits_only_until_its_own_deadline(runner: OperationRu
     patient = asyncio.create_task(runner.run("bills", "x", agency, ADAPTER))
 
     async def hurried() -> None:
-        set_deadline(Deadline.after(0.05))
-        await runner.run("bills", "x", agency, ADAPTER)
+        await runner.run("bills", "x", agency, ADAPTER, Deadline.after(0.05))
 
     started = asyncio.get_running_loop().time()
     with pytest.raises(AgencyTimeout):
         await hurried()
     assert asyncio.get_running_loop().time() - started < 0.35
-    assert (await patient).value == [1]  # the flight went on and answered the patient caller
+    assert (await patient).value == (1,)  # the flight went on and answered the patient caller
     assert agency.calls == 1
 
 
@@ -116,7 +112,7 @@ async def test_stale_copy_is_served_marked_when_the_agency_fails(
     clock.now += 50  # past fresh, within stale
     agency.error = AgencyUnavailable("water", "down", transient=True)
     stale = await runner.run("bills", "x", agency, ADAPTER)
-    assert stale.value == [1] and stale.source.stale is True
+    assert stale.value == (1,) and stale.source.stale is True
     assert stale.source.fetched_at == fresh.source.fetched_at
     assert _stale_served(metrics) == 1
     clock.now += 60  # past the stale window too
@@ -132,10 +128,10 @@ async def test_near_expiry_answers_at_once_and_refreshes_in_the_background(
     clock.now += 9  # inside the last 20% of the fresh window
     agency.value = [2]
     answer = await runner.run("bills", "x", agency, ADAPTER)
-    assert answer.value == [1] and answer.source.stale is False
+    assert answer.value == (1,) and answer.source.stale is False
     await asyncio.sleep(0.01)  # let the refresh land
     assert agency.calls == 2
-    assert (await runner.run("bills", "x", agency, ADAPTER)).value == [2]
+    assert (await runner.run("bills", "x", agency, ADAPTER)).value == (2,)
     agency.error = AgencyUnavailable("water", "down", transient=True)
     clock.now += 9
     await runner.run("bills", "x", agency, ADAPTER)  # starts a refresh that fails
@@ -162,7 +158,7 @@ async def test_an_entry_that_no_longer_fits_the_model_is_a_miss(
     await runner.cache.store("water", "bills", "x", b'{"not": "a list"}', fresh_ttl=10,
                              stale_ttl=10)  # fmt: skip
     agency = Agency(value=[7])
-    assert (await runner.run("bills", "x", agency, ADAPTER)).value == [7]
+    assert (await runner.run("bills", "x", agency, ADAPTER)).value == (7,)
     assert agency.calls == 1
 
 
@@ -187,9 +183,9 @@ async def test_a_caller_with_a_stale_copy_waits_only_the_grace_period(
     started = asyncio.get_running_loop().time()
     answer = await runner.run("bills", "x", agency, ADAPTER)
     assert asyncio.get_running_loop().time() - started < 0.35
-    assert answer.value == [1] and answer.source.stale is True
+    assert answer.value == (1,) and answer.source.stale is True
     await asyncio.sleep(0.6)  # the call went on and refreshed the cache
-    assert (await runner.run("bills", "x", agency, ADAPTER)).value == [2]
+    assert (await runner.run("bills", "x", agency, ADAPTER)).value == (2,)
 
 
 async def test_each_kind_is_stored_with_its_own_windows(clock: Clock, metrics: Metrics) -> None:

@@ -252,7 +252,7 @@ class _Agency:
         self.agency_id = agency_id
         self.calls = 0
 
-    async def fetch(self, *args: Any) -> Fetched[str]:
+    async def fetch(self, *args: Any, deadline: Any = None) -> Fetched[str]:
         self.calls += 1
         return Fetched(value="ok", source=None)  # type: ignore[arg-type]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.retry_budget import RetryBudget, RetryBudgetPolicy
+from connectors.pipeline.retry_budget import RetryBudget, RetryBudgetPolicy
 
 
 class Clock:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.deadline import Deadline, set_deadline
-from connectors.policy import AgencyPolicy
-from connectors.retrying import build_retrying, is_transient
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
+from connectors.pipeline.retrying import build_retrying, is_transient
 from domain.errors import (
     AgencyBadResponse,
     AgencyNotFound,
@@ -36,11 +36,6 @@ class Flaky:
         if self.errors:
             raise self.errors.pop(0)
         return "answer"
-
-
-@pytest.fixture(autouse=True)
-def no_deadline() -> None:
-    set_deadline(None)
 
 
 def test_only_transient_agency_errors_are_retried() -> None:
@@ -92,11 +87,17 @@ async def test_a_retry_after_longer_than_the_policy_allows_stops_at_once() -> No
 
 
 async def test_no_wait_may_end_after_the_deadline() -> None:
-    set_deadline(Deadline.after(0.5))
+    now = 100.0
+    deadline = Deadline.after(0.5, clock=lambda: now)
+    policy = AgencyPolicy(max_retry_after=2)
     call = Flaky(AgencyRateLimited("a", "429", retry_after=1.0, transient=True))
     with pytest.raises(AgencyRateLimited):
-        await build_retrying(AgencyPolicy(max_retry_after=2), sleep=RecordingSleep())(call)
+        await build_retrying(policy, sleep=RecordingSleep(), deadline=deadline)(call)
     assert call.calls == 1
+    now = 90.0  # the same wait fits in the time now left (the deadline's clock is read each time)
+    call = Flaky(AgencyRateLimited("a", "429", retry_after=1.0, transient=True))
+    assert await build_retrying(policy, sleep=RecordingSleep(), deadline=deadline)(call)
+    assert call.calls == 2
 
 
 def test_policy_rejects_nonsense_and_replaces() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, JalaliDate, PersianText
 from domain.models import JudicialNotice
 
@@ -44,8 +45,13 @@ class JudiciaryConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=600, stale_ttl=86_400)
 
     @operation("notices")
-    async def fetch_notices(self, national_code: str) -> list[JudicialNotice]:
-        wire = await self.get_json(
-            "/sana/api/notices", NoticesWire, params={"nationalCode": national_code}
+    async def fetch_notices(
+        self, national_code: str, *, deadline: Deadline
+    ) -> list[JudicialNotice]:
+        return await self.get_json(
+            "/sana/api/notices",
+            NoticesWire,
+            _to_domain,
+            params={"nationalCode": national_code},
+            deadline=deadline,
         )
-        return _to_domain(wire)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import CamelWire
 from domain.errors import AgencyUnavailable
 from domain.models import MobileCheck, MobileMatch
@@ -43,14 +45,17 @@ class ShahkarConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=3600, stale_ttl=6 * 3600)
 
     @operation("mobile-check")
-    async def check_mobile(self, national_code: str, mobile: str) -> MobileCheck:
-        wire = await self.post_json(
+    async def check_mobile(
+        self, national_code: str, mobile: str, *, deadline: Deadline
+    ) -> MobileCheck:
+        return await self.post_json(
             "/shahkar/v1/match",
             {"nationalCode": national_code, "mobile": mobile},
             MatchWire,
+            functools.partial(_to_domain, mobile=mobile),
             check=self._check,
+            deadline=deadline,
         )
-        return _to_domain(wire, mobile)
 
     def _check(self, wire: MatchWire) -> None:
         if wire.result_code == _INTERNAL_ERROR:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Generic, Literal, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, Field
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, JalaliDate, JalaliDateTime, PersianText
 from domain.models import Bill, BillKind, License, LicenseKind, LicenseStatus, Vehicle
 
 __all__ = ["TrafficPoliceConnector"]
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
+DomainT = TypeVar("DomainT")
 
 _PAGE_SIZE = 50
 _MAX_PAGES = 100
@@ -94,19 +97,28 @@ def _license_to_domain(wire: DrivingLicenseWire) -> License:
     )
 
 
-def _check_total_pages(first: PageWire[ItemT]) -> None:
-    if first.total_pages > _MAX_PAGES:
-        raise ValueError(f"totalPages {first.total_pages} exceeds {_MAX_PAGES}")
-    if first.total_pages == 0 and first.items:
-        raise ValueError("items on a list whose totalPages is 0")
+class _Page(NamedTuple, Generic[DomainT]):
+    total_pages: int
+    items: list[DomainT]
 
 
-def _items_of(pages: list[PageWire[ItemT]]) -> list[ItemT]:
-    """The items of pages 1..n in order, after checking each page is the one asked for."""
-    for number, page in enumerate(pages, start=1):
+def _page_reader(
+    number: int, to_domain: Callable[[ItemT], DomainT]
+) -> Callable[[PageWire[ItemT]], _Page[DomainT]]:
+    """Page `number` as domain items, checked inside its attempt: it must be the page asked for,
+    and page 1 must announce a sane number of pages."""
+
+    def read(page: PageWire[ItemT]) -> _Page[DomainT]:
         if page.page != number:
             raise ValueError(f"asked for page {number}, got page {page.page}")
-    return [item for page in pages for item in page.items]
+        if number == 1:
+            if page.total_pages > _MAX_PAGES:
+                raise ValueError(f"totalPages {page.total_pages} exceeds {_MAX_PAGES}")
+            if page.total_pages == 0 and page.items:
+                raise ValueError("items on a list whose totalPages is 0")
+        return _Page(page.total_pages, [to_domain(item) for item in page.items])
+
+    return read
 
 
 class TrafficPoliceConnector(AgencyConnector):
@@ -124,39 +136,46 @@ class TrafficPoliceConnector(AgencyConnector):
     )
 
     @operation("vehicles")
-    async def fetch_vehicles(self, national_code: str) -> list[Vehicle]:
-        items = await self._all_pages("/rahvar/api/v1/vehicles", national_code, VehicleWire)
-        return [_vehicle_to_domain(v) for v in items]
+    async def fetch_vehicles(self, national_code: str, *, deadline: Deadline) -> list[Vehicle]:
+        path = "/rahvar/api/v1/vehicles"
+        return await self._all_pages(path, national_code, VehicleWire, _vehicle_to_domain, deadline)
 
     @operation("fines")
-    async def fetch_fines(self, national_code: str) -> list[Bill]:
-        items = await self._all_pages("/rahvar/api/v1/fines", national_code, FineWire)
-        return [_fine_to_domain(f) for f in items]
+    async def fetch_fines(self, national_code: str, *, deadline: Deadline) -> list[Bill]:
+        path = "/rahvar/api/v1/fines"
+        return await self._all_pages(path, national_code, FineWire, _fine_to_domain, deadline)
 
     @operation("driving-license")
-    async def fetch_driving_license(self, national_code: str) -> License:
-        wire = await self.get_json(
+    async def fetch_driving_license(self, national_code: str, *, deadline: Deadline) -> License:
+        return await self.get_json(
             "/rahvar/api/v1/driving-license",
             DrivingLicenseWire,
+            _license_to_domain,
             params={"nationalCode": national_code},
+            deadline=deadline,
         )
-        return _license_to_domain(wire)
 
     async def _all_pages(
-        self, path: str, national_code: str, item_model: type[ItemT]
-    ) -> list[ItemT]:
-        """Page 1 first (it tells how many pages there are), then the rest concurrently."""
+        self,
+        path: str,
+        national_code: str,
+        item_model: type[ItemT],
+        to_domain: Callable[[ItemT], DomainT],
+        deadline: Deadline | None,
+    ) -> list[DomainT]:
+        """Page 1 first (it tells how many pages there are), then the rest concurrently; each
+        page is checked and mapped inside its own attempt."""
         page_model: type[PageWire[ItemT]] = PageWire[item_model]  # type: ignore[valid-type]
 
-        def params(page: int) -> dict[str, str]:
-            return {"nationalCode": national_code, "page": str(page), "pageSize": str(_PAGE_SIZE)}
+        def page(number: int) -> Awaitable[_Page[DomainT]]:
+            params = {
+                "nationalCode": national_code,
+                "page": str(number),
+                "pageSize": str(_PAGE_SIZE),
+            }
+            reader = _page_reader(number, to_domain)
+            return self.get_json(path, page_model, reader, params=params, deadline=deadline)
 
-        first = await self.get_json(path, page_model, params=params(1))
-        _check_total_pages(first)
-        rest = await asyncio.gather(
-            *(
-                self.get_json(path, page_model, params=params(page))
-                for page in range(2, first.total_pages + 1)
-            )
-        )
-        return _items_of([first, *rest])
+        first = await page(1)
+        rest = await asyncio.gather(*(page(n) for n in range(2, first.total_pages + 1)))
+        return [item for p in (first, *rest) for item in p.items]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, JalaliDate, PersianText
 from domain.models import License, LicenseKind, LicenseStatus
 
@@ -53,8 +54,11 @@ class LicensingPortalConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("licenses")
-    async def fetch_licenses(self, national_code: str) -> list[License]:
-        wire = await self.get_json(
-            "/api/v1/licenses", LicensesWire, params={"nationalCode": national_code}
+    async def fetch_licenses(self, national_code: str, *, deadline: Deadline) -> list[License]:
+        return await self.get_json(
+            "/api/v1/licenses",
+            LicensesWire,
+            _to_domain,
+            params={"nationalCode": national_code},
+            deadline=deadline,
         )
-        return _to_domain(wire)

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import CamelWire, PersianText
 from domain.models import EducationRecord
 
@@ -47,6 +48,12 @@ class EducationConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=86_400, stale_ttl=30 * 86_400)
 
     @operation("diplomas")
-    async def fetch_records(self, national_code: str) -> list[EducationRecord]:
-        wire = await self.get_json(f"/medu/api/students/{national_code}/diplomas", DiplomasWire)
-        return _to_domain(wire)
+    async def fetch_records(
+        self, national_code: str, *, deadline: Deadline
+    ) -> list[EducationRecord]:
+        return await self.get_json(
+            f"/medu/api/students/{national_code}/diplomas",
+            DiplomasWire,
+            _to_domain,
+            deadline=deadline,
+        )

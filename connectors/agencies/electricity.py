@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import JalaliDate, SnakeWire
 from domain.models import Bill, BillKind
 
@@ -58,8 +59,11 @@ class ElectricityConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")
-    async def fetch_bills(self, national_code: str) -> list[Bill]:
-        wire = await self.get_json(
-            "/bargh/v1/bills", ElectricityBillsWire, params={"national_id": national_code}
+    async def fetch_bills(self, national_code: str, *, deadline: Deadline) -> list[Bill]:
+        return await self.get_json(
+            "/bargh/v1/bills",
+            ElectricityBillsWire,
+            _to_domain,
+            params={"national_id": national_code},
+            deadline=deadline,
         )
-        return _to_domain(wire)

@@ -10,10 +10,14 @@
     agency said "not found" ─▶ a short negative entry
 
 A flight is a task of its own: a caller that is cancelled or runs out of time stops only its own
-wait, and the flight still fills the cache for the next request. It inherits the deadline of the
+wait, and the flight still fills the cache for the next request. It is handed the deadline of the
 request that started it (so retries are decided against that request's time left); a background
-refresh gets the agency's full retry budget instead. State here (flights) is per process; what
-crosses processes goes through the cache backend only.
+refresh, or a caller without a deadline, gets the agency's full budget instead. State here
+(flights) is per process; what crosses processes goes through the cache backend only.
+
+Values are handed out as they are kept: a hit on the in-process cache returns the very object
+stored (see `cache.store`), so what is stored is immutable: domain models are frozen and a list
+is kept as a tuple.
 """
 
 from __future__ import annotations
@@ -21,15 +25,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from xml.etree.ElementTree import ParseError
 
 from pydantic import TypeAdapter, ValidationError
 
-from cache.store import CacheEntry, CacheStore
-from connectors.deadline import Deadline, current_deadline, set_deadline
-from connectors.policy import AgencyPolicy
+from cache.store import UNDECODED, CacheEntry, CacheStore
+from connectors.pipeline.deadline import Clock, Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from domain.errors import (
     AgencyBadResponse,
     AgencyError,
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Key = tuple[str, str]
+Load = Callable[[Deadline], Awaitable[T]]
 
 _FILL_POLL_S = 0.02
 _UNDECODABLE = object()
@@ -55,12 +60,19 @@ class OperationRunner:
     """Cache, singleflight, stale-while-revalidate and stale-if-error for one agency."""
 
     def __init__(
-        self, agency_id: str, policy: AgencyPolicy, cache: CacheStore, metrics: Metrics
+        self,
+        agency_id: str,
+        policy: AgencyPolicy,
+        cache: CacheStore,
+        metrics: Metrics,
+        *,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.agency_id = agency_id
         self.policy = policy
         self.cache = cache
         self.metrics = metrics
+        self._clock = clock
         self._flights: dict[Key, asyncio.Task[Fetched[Any]]] = {}
 
     @property
@@ -74,9 +86,12 @@ class OperationRunner:
         self,
         kind: str,
         subject: str,
-        load: Callable[[], Awaitable[T]],
+        load: Load[T],
         adapter: TypeAdapter[T],
+        deadline: Deadline | None = None,
     ) -> Fetched[T]:
+        """The value of `kind` for `subject`: cached, or loaded once however many ask, within
+        the caller's `deadline` (None: no limit of the caller's own)."""
         entry = await self.cache.lookup(self.agency_id, kind, subject)
         value: Any = _UNDECODABLE
         if entry is not None:
@@ -86,12 +101,13 @@ class OperationRunner:
         now = self.cache.clock()
         if entry is not None and entry.is_fresh(now):
             if self._due_for_refresh(entry, now, kind):
-                self._flight((kind, subject), load, adapter, entry, background=True)
+                self._flight((kind, subject), load, adapter, entry, None)
             return self._answer(entry, value, stale=False)
-        flight = self._flight((kind, subject), load, adapter, entry)
+        flight = self._flight((kind, subject), load, adapter, entry, deadline)
         has_stale = entry is not None and not entry.not_found
+        grace_s = self.policy.stale_grace_s if has_stale else None
         try:
-            return await self._wait(flight, self.policy.stale_grace_s if has_stale else None)
+            return await self._wait(flight, grace_s, deadline)
         except (AgencyUnavailable, AgencyBadResponse):
             if not has_stale:
                 raise
@@ -106,10 +122,11 @@ class OperationRunner:
             task.cancel()
         await asyncio.gather(*flights, return_exceptions=True)
 
-    async def _wait(self, flight: asyncio.Task[Fetched[T]], grace_s: float | None) -> Fetched[T]:
+    async def _wait(
+        self, flight: asyncio.Task[Fetched[T]], grace_s: float | None, deadline: Deadline | None
+    ) -> Fetched[T]:
         """Wait for the flight, but no longer than this caller's deadline, nor, when the caller
         has a stale copy to fall back on, than the grace the policy gives a slow agency."""
-        deadline = current_deadline()
         limits = [deadline.remaining()] if deadline is not None else []
         if grace_s is not None:
             limits.append(grace_s)
@@ -125,23 +142,21 @@ class OperationRunner:
     def _flight(
         self,
         key: Key,
-        load: Callable[[], Awaitable[T]],
+        load: Load[T],
         adapter: TypeAdapter[T],
         entry: CacheEntry | None,
-        *,
-        background: bool = False,
+        deadline: Deadline | None,
     ) -> asyncio.Task[Fetched[T]]:
-        """The running flight for `key`, or a new one."""
+        """The running flight for `key`, or a new one keeping `deadline` (None, as for a
+        background refresh: the agency's full budget)."""
         flight = self._flights.get(key)
         if flight is not None:
             return flight
-
-        async def fly() -> Fetched[T]:
-            if background or current_deadline() is None:
-                set_deadline(Deadline.after(self.flight_budget_s))
-            return await self._load(key, load, adapter, entry)
-
-        flight = asyncio.get_running_loop().create_task(fly())
+        if deadline is None:
+            deadline = Deadline.after(self.flight_budget_s, clock=self._clock)
+        flight = asyncio.get_running_loop().create_task(
+            self._load(key, load, adapter, entry, deadline)
+        )
         self._flights[key] = flight
         flight.add_done_callback(lambda done: self._landed(key, done))
         return flight
@@ -158,35 +173,33 @@ class OperationRunner:
     async def _load(
         self,
         key: Key,
-        load: Callable[[], Awaitable[T]],
+        load: Load[T],
         adapter: TypeAdapter[T],
         entry: CacheEntry | None,
+        deadline: Deadline,
     ) -> Fetched[T]:
         kind, subject = key
         lease_s = self.flight_budget_s + 1.0
         lease = await self.cache.acquire_lease(self.agency_id, kind, subject, lease_s)
         if lease is None:
             newer_than = entry.fetched_at if entry else 0.0
-            filled = await self._wait_for_fill(kind, subject, newer_than, lease_s)
+            filled = await self._wait_for_fill(kind, subject, newer_than, lease_s, deadline)
             if filled is not None:
                 value = self._decode(filled, adapter, kind)
                 if value is not _UNDECODABLE:
                     return self._answer(filled, value, stale=False)
         try:
-            return await self._fetch_and_store(kind, subject, load, adapter)
+            return await self._fetch_and_store(kind, subject, load, adapter, deadline)
         finally:
             if lease is not None:
                 await self.cache.release_lease(self.agency_id, kind, subject, lease)
 
     async def _wait_for_fill(
-        self, kind: str, subject: str, newer_than: float, lease_s: float
+        self, kind: str, subject: str, newer_than: float, lease_s: float, deadline: Deadline
     ) -> CacheEntry | None:
         """Another instance holds the lease: wait for what it stores, but leave enough time
         for one attempt of our own in case the holder never fills it."""
-        deadline = current_deadline()
-        wait = lease_s
-        if deadline is not None:
-            wait = min(wait, deadline.remaining() - self.policy.timeout)
+        wait = min(lease_s, deadline.remaining() - self.policy.timeout)
         loop = asyncio.get_running_loop()
         until = loop.time() + wait
         while loop.time() < until:
@@ -197,15 +210,11 @@ class OperationRunner:
         return None
 
     async def _fetch_and_store(
-        self, kind: str, subject: str, load: Callable[[], Awaitable[T]], adapter: TypeAdapter[T]
+        self, kind: str, subject: str, load: Load[T], adapter: TypeAdapter[T], deadline: Deadline
     ) -> Fetched[T]:
         policy, agency = self.policy, self.agency_id
         try:
-            try:
-                value = await load()
-            except (ValueError, ParseError) as exc:  # the mapping found the answer inconsistent
-                message = f"{agency} answered with inconsistent data"
-                raise AgencyBadResponse(agency, message) from exc
+            value = await load(deadline)  # mapped inside the agency's attempts: see the base
         except AgencyNotFound:
             await self.cache.store(
                 agency, kind, subject, b"", not_found=True,
@@ -213,8 +222,10 @@ class OperationRunner:
             )  # fmt: skip
             raise
         fresh_ttl, stale_ttl = policy.windows(kind)
+        payload = adapter.dump_json(value)
+        value = _immutable(value)
         stored = await self.cache.store(
-            agency, kind, subject, adapter.dump_json(value),
+            agency, kind, subject, payload, value=value,
             fresh_ttl=fresh_ttl, stale_ttl=stale_ttl,
         )  # fmt: skip
         fresh_until = _utc(stored.fresh_until)
@@ -229,8 +240,10 @@ class OperationRunner:
         version of the gateway, or damaged) is a miss, not an error."""
         if entry.not_found:
             return None
+        if entry.value is not UNDECODED:
+            return entry.value  # kept as an object in this process: no validation again
         try:
-            return adapter.validate_json(entry.payload)
+            return _immutable(adapter.validate_json(entry.payload))
         except ValidationError:
             log.warning(
                 "undecodable cache entry for %s/%s; treated as a miss", self.agency_id, kind
@@ -242,6 +255,11 @@ class OperationRunner:
             raise AgencyNotFound(self.agency_id, f"{self.agency_id} holds no such record")
         fetched_at, fresh_until = _utc(entry.fetched_at), _utc(entry.fresh_until)
         return Fetched(value, Source(self.agency_id, fetched_at, stale, fresh_until))
+
+
+def _immutable(value: T) -> T:
+    """A list as a tuple: the value is shared by every hit and must not change under them."""
+    return tuple(value) if isinstance(value, list) else value  # type: ignore[return-value]
 
 
 def _utc(timestamp: float) -> dt.datetime:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import CamelWire, JalaliDate
 from domain.models import Bill, BillKind
 
@@ -50,6 +51,10 @@ class GasConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")
-    async def fetch_bills(self, national_code: str) -> list[Bill]:
-        wire = await self.get_json(f"/gas/subscriptions/{national_code}", GasSubscriptionsWire)
-        return _to_domain(wire)
+    async def fetch_bills(self, national_code: str, *, deadline: Deadline) -> list[Bill]:
+        return await self.get_json(
+            f"/gas/subscriptions/{national_code}",
+            GasSubscriptionsWire,
+            _to_domain,
+            deadline=deadline,
+        )

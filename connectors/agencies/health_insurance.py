@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import CamelWire, JalaliDate, PersianText
 from domain.models import HealthCoverage
 
@@ -30,8 +31,11 @@ class HealthInsuranceConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("coverage")
-    async def fetch_coverage(self, national_code: str) -> HealthCoverage:
-        wire = await self.get_json(
-            "/salamat/coverage", CoverageWire, params={"nationalCode": national_code}
+    async def fetch_coverage(self, national_code: str, *, deadline: Deadline) -> HealthCoverage:
+        return await self.get_json(
+            "/salamat/coverage",
+            CoverageWire,
+            _to_domain,
+            params={"nationalCode": national_code},
+            deadline=deadline,
         )
-        return _to_domain(wire)

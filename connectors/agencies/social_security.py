@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, JalaliDate, PersianText
 from domain.models import Employer, SocialSecurityRecord
 
@@ -49,6 +50,7 @@ class SocialSecurityConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("insurance-record")
-    async def fetch_record(self, national_code: str) -> SocialSecurityRecord:
-        wire = await self.get_json(f"/tamin/api/insured/{national_code}", InsuredWire)
-        return _to_domain(wire)
+    async def fetch_record(self, national_code: str, *, deadline: Deadline) -> SocialSecurityRecord:
+        return await self.get_json(
+            f"/tamin/api/insured/{national_code}", InsuredWire, _to_domain, deadline=deadline
+        )

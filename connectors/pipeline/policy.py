@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.breaker import BreakerPolicy
-from connectors.retry_budget import RetryBudgetPolicy
+from connectors.pipeline.breaker import BreakerPolicy
+from connectors.pipeline.retry_budget import RetryBudgetPolicy
 
 __all__ = ["AgencyPolicy"]
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, PersianText
 from domain.models import Address
 
@@ -47,6 +48,7 @@ class PostConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=86_400, stale_ttl=7 * 86_400)
 
     @operation("address")
-    async def fetch_address(self, national_code: str) -> Address:
-        wire = await self.get_json(f"/v2/residents/{national_code}/address", AddressWire)
-        return _to_domain(wire)
+    async def fetch_address(self, national_code: str, *, deadline: Deadline) -> Address:
+        return await self.get_json(
+            f"/v2/residents/{national_code}/address", AddressWire, _to_domain, deadline=deadline
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, JalaliDate
 from domain.models import MilitaryServiceRecord, MilitaryStatus
 
@@ -31,6 +32,9 @@ class MilitaryServiceConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("service-status")
-    async def fetch_status(self, national_code: str) -> MilitaryServiceRecord:
-        wire = await self.get_json(f"/nezam/api/status/{national_code}", MilitaryStatusWire)
-        return _to_domain(wire)
+    async def fetch_status(
+        self, national_code: str, *, deadline: Deadline
+    ) -> MilitaryServiceRecord:
+        return await self.get_json(
+            f"/nezam/api/status/{national_code}", MilitaryStatusWire, _to_domain, deadline=deadline
+        )

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import CamelWire, JalaliDate
 from domain.models import Bill, BillKind, TaxFiling, TaxRecord
 
@@ -62,6 +63,7 @@ class TaxConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=600, stale_ttl=12 * 3600)
 
     @operation("tax-record")
-    async def fetch_tax_record(self, national_code: str) -> TaxRecord:
-        wire = await self.get_json(f"/tax/v1/taxpayers/{national_code}/debts", TaxpayerWire)
-        return _to_domain(wire)
+    async def fetch_tax_record(self, national_code: str, *, deadline: Deadline) -> TaxRecord:
+        return await self.get_json(
+            f"/tax/v1/taxpayers/{national_code}/debts", TaxpayerWire, _to_domain, deadline=deadline
+        )

@@ -19,9 +19,9 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from connectors.deadline import current_deadline
-from connectors.policy import AgencyPolicy
-from connectors.retry_budget import RetryBudget
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
+from connectors.pipeline.retry_budget import RetryBudget
 from domain.errors import AgencyError
 
 __all__ = ["build_retrying", "is_transient"]
@@ -49,11 +49,11 @@ class wait_retry_after(wait_base):  # noqa: N801 - tenacity's naming convention 
 class stop_at_deadline(stop_base):  # noqa: N801
     """Stop when the next wait would end after the request's deadline."""
 
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
     def __call__(self, retry_state: RetryCallState) -> bool:
-        deadline = current_deadline()
-        if deadline is None:
-            return False
-        return retry_state.upcoming_sleep >= deadline.remaining()
+        return retry_state.upcoming_sleep >= self.deadline.remaining()
 
 
 class stop_on_long_retry_after(stop_base):  # noqa: N801
@@ -83,13 +83,14 @@ def build_retrying(
     sleep: Callable[[float], Awaitable[Any]],
     before_sleep: Callable[[RetryCallState], Any] | None = None,
     budget: RetryBudget | None = None,
+    deadline: Deadline | None = None,
 ) -> AsyncRetrying:
-    """The retry loop for one agency, composed from its policy."""
-    stop = (
-        stop_after_attempt(policy.max_attempts)
-        | stop_at_deadline()
-        | stop_on_long_retry_after(max(policy.max_retry_after, policy.backoff_max))
+    """The retry loop for one agency, composed from its policy (and the caller's deadline)."""
+    stop = stop_after_attempt(policy.max_attempts) | stop_on_long_retry_after(
+        max(policy.max_retry_after, policy.backoff_max)
     )
+    if deadline is not None:
+        stop = stop | stop_at_deadline(deadline)
     if budget is not None:
         stop = stop | stop_when_budget_spent(budget)
     return AsyncRetrying(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import CamelWire, JalaliDate
 from domain.models import Bill, BillKind
 
@@ -25,6 +26,22 @@ class WaterBillsWire(CamelWire):
     bills: list[WaterBillWire]
 
 
+def _to_domain(wire: WaterBillsWire) -> list[Bill]:
+    return [
+        Bill(
+            kind=BillKind.WATER,
+            bill_id=b.bill_id,
+            payment_id=b.payment_id,
+            amount_rial=b.amount,
+            due_date=b.due_date,
+            period=b.period,
+            subscription=b.subscription_no,
+            paid=b.paid,
+        )
+        for b in wire.bills
+    ]
+
+
 class WaterConnector(AgencyConnector):
     """Water bills change at most monthly; a few minutes of freshness is plenty."""
 
@@ -33,18 +50,6 @@ class WaterConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")
-    async def fetch_bills(self, national_code: str) -> list[Bill]:
-        wire = await self.get_json(f"/api/customers/{national_code}/bills", WaterBillsWire)
-        return [
-            Bill(
-                kind=BillKind.WATER,
-                bill_id=b.bill_id,
-                payment_id=b.payment_id,
-                amount_rial=b.amount,
-                due_date=b.due_date,
-                period=b.period,
-                subscription=b.subscription_no,
-                paid=b.paid,
-            )
-            for b in wire.bills
-        ]
+    async def fetch_bills(self, national_code: str, *, deadline: Deadline) -> list[Bill]:
+        path = f"/api/customers/{national_code}/bills"
+        return await self.get_json(path, WaterBillsWire, _to_domain, deadline=deadline)

@@ -8,8 +8,9 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree
 from pydantic import field_validator
 
-from connectors.base import AgencyConnector, operation
-from connectors.policy import AgencyPolicy
+from connectors.pipeline.base import AgencyConnector, operation
+from connectors.pipeline.deadline import Deadline
+from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import JalaliDate, PascalWire, PersianText
 from domain.errors import AgencyNotFound
 from domain.models import Gender, Person
@@ -73,6 +74,29 @@ def _text(parent: Element, name: str) -> str | None:
     return None if child is None else child.text
 
 
+def _read_person(body: bytes) -> Person:
+    """The SOAP answer as a domain person; result code 1 is the registry's "no such person"."""
+    result = InquiryResult.from_xml(body)
+    if result.result_code == 1:
+        raise AgencyNotFound(
+            CivilRegistryConnector.agency_id, "the civil registry holds no such person"
+        )
+    if result.result_code != 0 or result.person is None:
+        raise ValueError(f"unexpected ResultCode {result.result_code}")
+    wire = result.person
+    return Person(
+        national_code=wire.national_code,
+        first_name=wire.first_name,
+        last_name=wire.last_name,
+        father_name=wire.father_name,
+        birth_date=wire.birth_date,
+        birth_place=wire.birth_place,
+        gender=Gender.MALE if wire.gender == "1" else Gender.FEMALE,
+        alive=wire.is_alive,
+        death_date=wire.death_date,
+    )
+
+
 class CivilRegistryConnector(AgencyConnector):
     """Identity of a citizen; identities rarely change, so they are kept for days."""
 
@@ -81,27 +105,12 @@ class CivilRegistryConnector(AgencyConnector):
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=86_400, stale_ttl=7 * 86_400)
 
     @operation("person")
-    async def fetch_person(self, national_code: str) -> Person:
-        result = await self.request(
+    async def fetch_person(self, national_code: str, *, deadline: Deadline) -> Person:
+        return await self.request(
             "POST",
             "/services/IdentityInquiry",
             data=_REQUEST.format(nc=national_code).encode(),
             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{_ACTION}"'},
-            parse=InquiryResult.from_xml,
-        )
-        if result.result_code == 1:
-            raise AgencyNotFound(self.agency_id, "the civil registry holds no such person")
-        if result.result_code != 0 or result.person is None:
-            raise ValueError(f"unexpected ResultCode {result.result_code}")
-        wire = result.person
-        return Person(
-            national_code=wire.national_code,
-            first_name=wire.first_name,
-            last_name=wire.last_name,
-            father_name=wire.father_name,
-            birth_date=wire.birth_date,
-            birth_place=wire.birth_place,
-            gender=Gender.MALE if wire.gender == "1" else Gender.FEMALE,
-            alive=wire.is_alive,
-            death_date=wire.death_date,
+            parse=_read_person,
+            deadline=deadline,
         )
