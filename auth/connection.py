@@ -67,8 +67,8 @@ class ConnectionAuth:
         """The principal for one operation: the token verified again, or `Unauthenticated`."""
         if self._token is None:
             return None
-        if self._expires_at is not None and self._clock() >= self._expires_at:
-            raise Unauthenticated("the bearer token has expired")
+        if self._expires_at is not None and not self._clock() < self._expires_at:
+            raise Unauthenticated("the bearer token has expired")  # `not <`: NaN is expired
         return await self._verifier.verify(self._token)
 
     async def close(self) -> None:
@@ -79,5 +79,6 @@ class ConnectionAuth:
                 await self._timer
 
     async def _expire(self, expires_at: float) -> None:
-        await asyncio.sleep(max(0.0, expires_at - self._clock()))
+        delay = expires_at - self._clock()
+        await asyncio.sleep(delay if delay > 0 else 0.0)  # NaN (never from the verifier): now
         await self._on_expiry()

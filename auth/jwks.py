@@ -1,17 +1,23 @@
 """The identity provider's JWKS: fetched, cached, refreshed on rotation, never per request.
 
-    key set ──(older than cache_s)──────────────▶ refetch on next use; on failure keep the old set
-    unknown kid ──(last fetch ≥ min_refresh_s ago)─▶ refetch once, then look again
-    unknown kid ──(fetched recently)───────────────▶ no fetch: the token is refused
+    never fetched ─────────────────────────────────▶ fetch and wait (at most once per min_refresh_s)
+    key set older than cache_s ────────────────────▶ serve it now; refresh in the background
+    unknown kid ──(last attempt ≥ min_refresh_s ago)▶ fetch and wait, then look again
+    unknown kid ──(a fetch is in flight)────────────▶ wait for that fetch, then look again
+    unknown kid ──(attempted recently)──────────────▶ no fetch: the token is refused
 
-One fetch at a time (a lock), so a burst of tokens with a new `kid` makes one request, and a
-flood of random `kid`s makes at most one request per `min_refresh_s`. The fetch itself is a
-callable (aiohttp in the gateway, a scripted function in unit tests) and the clock is injected.
+A request waits for the identity provider only when the key it needs cannot be in the set it
+has: a slow or unreachable provider never stalls tokens signed with a key already known. There is
+at most one fetch in flight (a task every caller shares), and a new one starts at most once per
+`min_refresh_s`, so a burst of tokens with a new `kid` makes one request and a flood of random
+`kid`s at most one per interval; a failed fetch keeps the last set. The fetch itself is a callable
+(aiohttp in the gateway, a scripted function in unit tests) and the clock is injected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -22,7 +28,7 @@ import aiohttp
 
 from auth.keys import KeySet
 
-__all__ = ["MAX_JWKS_BYTES", "JwksSource", "fetch_jwks"]
+__all__ = ["MAX_JWKS_BYTES", "JwksSource", "JwksUnavailable", "fetch_jwks"]
 
 log = logging.getLogger("panjereh.auth")
 
@@ -79,40 +85,63 @@ class JwksSource:
         self._keys = KeySet()
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
-        self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None
         self.fetches = 0
 
     async def keys(self) -> KeySet:
-        """The key set, refetched first if it is older than `cache_s` (or never fetched)."""
-        if self._fetched_at is None or self._clock() - self._fetched_at >= self._cache_s:
-            await self._refresh(self._may_retry)
+        """The key set; waits for a fetch only if none ever succeeded, else refreshes a stale
+        set in the background and answers with it at once."""
+        if self._fetched_at is None:
+            await self._wait_for(self._refresh_started())
+        elif self._clock() - self._fetched_at >= self._cache_s:
+            self._refresh_started()
         return self._keys
 
     async def keys_with(self, kid: str) -> KeySet:
-        """The key set, refetched first if it lacks `kid` and no fetch happened recently."""
+        """The key set, after waiting for a refresh (in flight, or started now unless one was
+        attempted recently) if it lacks `kid`."""
         keys = await self.keys()
         if kid not in keys.by_kid:
-            await self._refresh(lambda: kid not in self._keys.by_kid and self._may_retry())
+            await self._wait_for(self._refresh_started())
         return self._keys
 
-    def _may_retry(self) -> bool:
-        return self._attempted_at is None or (
-            self._clock() - self._attempted_at >= self._min_refresh_s
-        )
+    async def settled(self) -> None:
+        """Wait for the refresh in flight, if any (tests, to observe a background refresh)."""
+        await self._wait_for(self._refreshing)
 
-    async def _refresh(self, still_needed: Callable[[], bool]) -> None:
-        async with self._lock:
-            if not still_needed():  # another task refreshed while this one waited
-                return
-            self._attempted_at = self._clock()
-            self.fetches += 1
-            try:
-                keys = KeySet.from_jwks(await self._fetch())
-            except (JwksUnavailable, ValueError) as exc:
-                log.warning(
-                    "JWKS refresh failed (%s); keeping %d keys", exc, len(self._keys.by_kid)
-                )
-                return
-            self._keys = keys
-            self._fetched_at = self._clock()
-            log.info("JWKS refreshed: %d keys", len(keys.by_kid))
+    async def aclose(self) -> None:
+        """Cancel the refresh in flight: the session it fetches through is closing."""
+        task, self._refreshing = self._refreshing, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _refresh_started(self) -> asyncio.Task[None] | None:
+        """The refresh in flight, or a new one if the last attempt is old enough, or None."""
+        if self._refreshing is not None and not self._refreshing.done():
+            return self._refreshing
+        if self._attempted_at is not None and (
+            self._clock() - self._attempted_at < self._min_refresh_s
+        ):
+            return None
+        self._attempted_at = self._clock()
+        self.fetches += 1
+        self._refreshing = asyncio.create_task(self._refresh(), name="jwks-refresh")
+        return self._refreshing
+
+    @staticmethod
+    async def _wait_for(task: asyncio.Task[None] | None) -> None:
+        if task is not None:
+            # Shielded: a caller that gives up (a client gone) does not cancel everyone's fetch.
+            await asyncio.shield(task)
+
+    async def _refresh(self) -> None:
+        try:
+            keys = KeySet.from_jwks(await self._fetch())
+        except (JwksUnavailable, ValueError) as exc:
+            log.warning("JWKS refresh failed (%s); keeping %d keys", exc, len(self._keys.by_kid))
+            return
+        self._keys = keys
+        self._fetched_at = self._clock()
+        log.info("JWKS refreshed: %d keys", len(keys.by_kid))

@@ -3,11 +3,13 @@
 Citizens log in upstream (the national window's SSO / OTP) and arrive with a JWT whose subject is
 their national code and whose `acr` is their authentication level. Service clients are told apart
 by their issuer: a token from one of `service_issuers` is a service client named by `client_id`
-(or `azp`, else `sub`) with the space-separated `scope`.
+(or `azp`, else `sub`) with the space-separated `scope`. Each group of issuers is verified only
+with its own keys (`auth/issuers.py`), so a service key cannot sign a citizen token.
 
 Every check of time uses the injected clock, so tests never wait: `exp` (with leeway), `nbf`,
 `iat` (required, not in the future), a lifetime `exp - iat` and an age `now - iat` of at most
-`max_age_s` — a token valid for a hundred years is refused however well it is signed.
+`max_age_s` — a token valid for a hundred years is refused however well it is signed. Time
+claims must be finite JSON numbers (`NaN`, `Infinity` and strings are refused).
 
 In development mode with no asymmetric key configured, the gateway signs its own HS256 tokens with
 the development secret, so that `python server.py dev-token <national code>` gives a working
@@ -16,6 +18,7 @@ token with nothing else running; `TokenIssuer.from_settings` refuses any other c
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
+from auth.issuers import IssuerGroup, TrustedIssuers
 from auth.jwks import JwksSource
-from auth.keys import KeySet, VerificationKey, hmac_key, key_from_pem
+from auth.keys import VerificationKey
 from auth.principal import MAX_LEVEL, Principal, PrincipalKind
 from auth.trust import TokenTrust
 from domain.errors import InvalidInput, Unauthenticated
@@ -56,58 +60,54 @@ def level_of(acr: object) -> int:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens against trusted keys: static ones and, if configured, a JWKS."""
+    """Verifies bearer tokens against the keys trusted for their issuer (see `auth/issuers.py`)."""
 
     def __init__(
         self,
         trust: TokenTrust,
+        issuers: TrustedIssuers,
         *,
-        static_keys: KeySet,
-        jwks: JwksSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._trust = trust
-        self._static = static_keys
-        self._jwks = jwks
+        self._issuers = issuers
         self._clock = clock
-        self._issuers = frozenset(trust.issuers) | frozenset(trust.service_issuers)
 
     @classmethod
     def from_settings(
         cls,
         settings: Settings,
         *,
-        jwks: JwksSource | None = None,
+        citizen_jwks: JwksSource | None = None,
+        service_jwks: JwksSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> TokenVerifier:
-        trust = settings.tokens
-        keys: list[VerificationKey] = [key_from_pem(path) for path in trust.pem_files]
-        secret = trust.dev_secret_for(settings.mode)
-        if secret is not None:
-            keys.append(hmac_key(secret))
-        return cls(trust, static_keys=KeySet.of(keys), jwks=jwks, clock=clock)
+        issuers = TrustedIssuers.from_settings(
+            settings, citizen_jwks=citizen_jwks, service_jwks=service_jwks
+        )
+        return cls(settings.tokens, issuers, clock=clock)
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token, or `Unauthenticated` saying what was wrong."""
         try:
             header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated("the bearer token is not valid") from exc
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise Unauthenticated("the bearer token is not valid")
-        claims = self._decode(token, await self._candidates(kid, header.get("alg")))
-        self._check_times(claims)
-        return self._principal(claims)
+        group = self._issuers.group_of(unverified.get("iss"))  # only to choose the keys
+        if group is None:
+            raise Unauthenticated("the bearer token is not valid")
+        keys = await group.keys.candidates(kid, header.get("alg"))
+        claims = self._decode(token, keys, group)
+        expires_at = self._check_times(claims)
+        return self._principal(claims, group.kind, expires_at)
 
-    async def _candidates(self, kid: str | None, algorithm: object) -> list[VerificationKey]:
-        keys = self._static
-        if self._jwks is not None:
-            jwks = await (self._jwks.keys_with(kid) if kid else self._jwks.keys())
-            keys = keys + jwks
-        return keys.candidates(kid, algorithm)
-
-    def _decode(self, token: str, keys: Iterable[VerificationKey]) -> dict[str, Any]:
+    def _decode(
+        self, token: str, keys: Iterable[VerificationKey], group: IssuerGroup
+    ) -> dict[str, Any]:
         failure: jwt.InvalidTokenError | None = None
         for key in keys:
             try:
@@ -116,7 +116,7 @@ class TokenVerifier:
                     key.key,
                     algorithms=[key.algorithm],
                     audience=self._trust.audience,
-                    issuer=self._issuers,
+                    issuer=group.issuers,
                     options=_OPTIONS,
                 )
             except jwt.InvalidSignatureError as exc:
@@ -125,13 +125,11 @@ class TokenVerifier:
                 raise Unauthenticated("the bearer token is not valid") from exc
         raise Unauthenticated("the bearer token is not signed by a trusted key") from failure
 
-    def _check_times(self, claims: dict[str, Any]) -> None:
+    def _check_times(self, claims: dict[str, Any]) -> float:
+        """Check exp/iat/nbf against the clock; returns `exp`."""
         now, leeway, max_age = self._clock(), self._trust.leeway_s, self._trust.max_age_s
-        try:
-            exp, iat = float(claims["exp"]), float(claims["iat"])
-            nbf = float(claims.get("nbf", iat))
-        except (TypeError, ValueError) as exc:
-            raise Unauthenticated("the bearer token is not valid") from exc
+        exp, iat = _numeric_date(claims["exp"]), _numeric_date(claims["iat"])
+        nbf = _numeric_date(claims["nbf"]) if "nbf" in claims else iat
         if exp <= now - leeway:
             raise Unauthenticated("the bearer token has expired")
         if iat > now + leeway or nbf > now + leeway:
@@ -140,10 +138,12 @@ class TokenVerifier:
             raise Unauthenticated(f"the bearer token lives longer than {max_age} s")
         if now - iat > max_age + leeway:
             raise Unauthenticated("the bearer token is too old")
+        return exp
 
-    def _principal(self, claims: dict[str, Any]) -> Principal:
-        expires_at = float(claims["exp"])
-        if claims["iss"] in self._trust.service_issuers:
+    def _principal(
+        self, claims: dict[str, Any], kind: PrincipalKind, expires_at: float
+    ) -> Principal:
+        if kind is PrincipalKind.SERVICE:
             client = claims.get("client_id") or claims.get("azp") or claims["sub"]
             scope = claims.get("scope", "")
             scopes = frozenset(scope.split() if isinstance(scope, str) else ())
@@ -160,6 +160,20 @@ class TokenVerifier:
             level=level_of(claims.get("acr")),
             expires_at=expires_at,
         )
+
+
+def _numeric_date(value: object) -> float:
+    """A time claim as RFC 7519 has it: a finite JSON number. Python's json reads `NaN` and
+    `Infinity`, which compare False with everything, so they would never expire."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated("the bearer token's time claims are not valid")
+    try:
+        number = float(value)
+    except OverflowError as exc:  # an integer too large for a float
+        raise Unauthenticated("the bearer token's time claims are not valid") from exc
+    if not math.isfinite(number):
+        raise Unauthenticated("the bearer token's time claims are not valid")
+    return number
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
 """Which bearer tokens the gateway trusts: the `tokens` group of the settings.
 
 Production trusts asymmetric keys only (RS256/ES256/EdDSA), from the identity provider's JWKS URL
-or from PEM files, with a fixed issuer list and audience and a bounded token age. The shared-secret
-HS256 key exists only in development mode with no asymmetric source configured: it is how the
-embedded default signs its own tokens (`python server.py dev-token`). Nothing here is ever printed
-with its value: the development secret is a `SecretStr`.
+or from PEM files, with a fixed issuer list and audience and a bounded token age. Keys are bound
+to issuers: citizen issuers (`issuers`) verify only with `jwks_url`/`pem_files`, service issuers
+(`service_issuers`) only with `service_jwks_url`/`service_pem_files` (the same URL in both when
+one identity provider signs both kinds), so a partner's service key never signs a citizen token.
+The shared-secret HS256 key exists only in development mode with no asymmetric source configured:
+it is how the embedded default signs its own tokens (`python server.py dev-token`). Nothing here
+is ever printed with its value: the development secret is a `SecretStr`.
 
     PANJEREH_TOKENS__JWKS_URL=https://sso.example/.well-known/jwks.json
     PANJEREH_TOKENS__ISSUERS='["https://sso.example"]'
     PANJEREH_TOKENS__SERVICE_ISSUERS='["https://sso.example/clients"]'
+    PANJEREH_TOKENS__SERVICE_JWKS_URL=https://sso.example/clients/jwks.json
 """
 
 from __future__ import annotations
@@ -35,10 +39,20 @@ class TokenTrust(BaseModel):
         None,
         pattern=r"^https?://\S+$",
         description="The identity provider's JWKS; fetched at start, cached, refreshed on an "
-        "unknown `kid` at most once per `jwks_min_refresh_s`.",
+        "unknown `kid` at most once per `jwks_min_refresh_s`. Signs citizen tokens only.",
     )
     pem_files: tuple[Path, ...] = Field(
-        (), description="PEM public keys (RSA, EC P-256/384/521, Ed25519); `kid` = file stem."
+        (),
+        description="PEM public keys (RSA, EC P-256/384/521, Ed25519) that sign citizen tokens; "
+        "`kid` = file stem.",
+    )
+    service_jwks_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="The JWKS of the keys that sign service-client tokens (and nothing else).",
+    )
+    service_pem_files: tuple[Path, ...] = Field(
+        (), description="PEM public keys that sign service-client tokens (and nothing else)."
     )
     issuers: tuple[str, ...] = Field(
         (DEV_ISSUER,), min_length=1, description="Issuers of citizen tokens (`iss`)."
@@ -75,12 +89,27 @@ class TokenTrust(BaseModel):
     def _issuers_are_distinct(self) -> Self:
         if set(self.issuers) & set(self.service_issuers):
             raise ValueError("an issuer cannot be both a citizen and a service issuer")
+        if self.service_keys and not self.service_issuers:
+            raise ValueError(
+                "PANJEREH_TOKENS__SERVICE_JWKS_URL/SERVICE_PEM_FILES need "
+                "PANJEREH_TOKENS__SERVICE_ISSUERS: the issuers those keys sign for"
+            )
         return self
 
     @property
-    def asymmetric(self) -> bool:
-        """Whether keys come from a JWKS or PEM files: a production-like configuration."""
+    def citizen_keys(self) -> bool:
+        """Whether citizen tokens have an asymmetric key source."""
         return bool(self.jwks_url or self.pem_files)
+
+    @property
+    def service_keys(self) -> bool:
+        """Whether service-client tokens have an asymmetric key source."""
+        return bool(self.service_jwks_url or self.service_pem_files)
+
+    @property
+    def asymmetric(self) -> bool:
+        """Whether any key comes from a JWKS or PEM files: a production-like configuration."""
+        return self.citizen_keys or self.service_keys
 
     def dev_secret_for(self, mode: str) -> str | None:
         """The HS256 secret, only in development mode with no asymmetric key source."""
@@ -94,9 +123,20 @@ class TokenTrust(BaseModel):
             raise ValueError(
                 "production mode does not accept HS256: unset PANJEREH_TOKENS__DEV_SECRET"
             )
-        if not self.asymmetric:
+        if not self.citizen_keys:
             raise ValueError(
                 "production mode needs PANJEREH_TOKENS__JWKS_URL or PANJEREH_TOKENS__PEM_FILES"
             )
-        if {DEV_ISSUER, DEV_SERVICE_ISSUER} & (set(self.issuers) | set(self.service_issuers)):
+        if DEV_ISSUER in self.issuers:
             raise ValueError("production mode needs PANJEREH_TOKENS__ISSUERS (not the dev issuer)")
+        if DEV_SERVICE_ISSUER in self.service_issuers:
+            raise ValueError(
+                "production mode needs PANJEREH_TOKENS__SERVICE_ISSUERS (not the dev issuer; "
+                "[] for none)"
+            )
+        if self.service_issuers and not self.service_keys:
+            raise ValueError(
+                "PANJEREH_TOKENS__SERVICE_ISSUERS needs PANJEREH_TOKENS__SERVICE_JWKS_URL or "
+                "PANJEREH_TOKENS__SERVICE_PEM_FILES (service tokens are not verified with the "
+                "citizen keys), or set it to []"
+            )

@@ -1,5 +1,6 @@
 """Token trust over real HTTP: a production-like gateway trusting a JWKS served by a local
-identity provider, a key rotation in the middle of the test, forgeries refused, and the
+identity provider, a key rotation in the middle of the test, a slow provider stalling no request,
+forgeries refused, citizen and service keys bound to their own issuers, and the
 development-token commands refusing to mint for such a configuration."""
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from sandbox import PERSONAS
 from settings import Settings
 from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.signing import (
-    SERVICE_ISSUER,
     IdentityProvider,
     SigningKey,
     citizen_claims,
     production_tokens,
     serve_jwks,
+    service_claims,
 )
 from tests.support.websocket import graphql_socket
 
@@ -119,28 +120,94 @@ async def test_forgeries_and_bad_claims_are_refused() -> None:
         assert status == 200
 
 
+CITIZEN_LOOKUP = (
+    'query($nc: String!) { citizen(nationalCode: $nc, purpose: "case 42") '
+    "{ profile { firstName } } }"
+)
+
+
 async def test_pem_keys_and_service_clients(tmp_path: Path) -> None:
     es, ed = SigningKey.generate("es", "ES256"), SigningKey.generate("ed", "EdDSA")
-    tokens = production_tokens(pem_files=[es.write_pem(tmp_path), ed.write_pem(tmp_path)])
+    partner = SigningKey.generate("partner", "ES256")
+    tokens = production_tokens(
+        pem_files=[es.write_pem(tmp_path), ed.write_pem(tmp_path)],
+        service_pem_files=[partner.write_pem(tmp_path)],
+    )
     async with running_gateway(**PRODUCTION, tokens=tokens) as gw:
         for key in (es, ed):
             status, body = await status_of(gw, key.sign(citizen_claims(COMPLETE)))
             assert status == 200 and body["data"]["me"]["profile"]["firstName"]
         assert (await status_of(gw, es.sign(citizen_claims(COMPLETE), kid=False)))[0] == 200
 
-        now = int(time.time())
-        service = {
-            "iss": SERVICE_ISSUER, "sub": "c-7", "client_id": "caseworker-app",
-            "aud": "panjereh", "iat": now, "exp": now + 300, "scope": "citizen:read",
-        }  # fmt: skip
-        query = (
-            'query($nc: String!) { citizen(nationalCode: $nc, purpose: "case 42") '
-            "{ profile { firstName } } }"
-        )
-        _, body = await gw.query(query, token=es.sign(service), variables={"nc": COMPLETE})
+        service = partner.sign(service_claims("caseworker-app", "citizen:read"))
+        _, body = await gw.query(CITIZEN_LOOKUP, token=service, variables={"nc": COMPLETE})
         assert body["data"]["citizen"]["profile"]["firstName"]
-        _, body = await gw.query(PROFILE, token=es.sign(service))
+        _, body = await gw.query(PROFILE, token=service)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # `me` is for citizens
+
+        # Each key signs only for its own issuers.
+        assert unauthenticated(*await status_of(gw, partner.sign(citizen_claims(COMPLETE))))
+        forged = es.sign(service_claims("caseworker-app", "citizen:read"))
+        status, body = await gw.query(CITIZEN_LOOKUP, token=forged, variables={"nc": COMPLETE})
+        assert unauthenticated(status, body)
+
+
+async def test_jwks_keys_are_bound_to_their_issuers() -> None:
+    """A partner's service JWKS configured next to the citizen SSO's: the partner cannot mint
+    citizen tokens (any national code, `acr: 3`), nor the SSO's keys service tokens."""
+    sso_key, partner_key = SigningKey.generate("sso-1"), SigningKey.generate("partner-1", "ES256")
+    sso, partner = IdentityProvider([sso_key]), IdentityProvider([partner_key])
+    async with serve_jwks(sso) as sso_url, serve_jwks(partner) as partner_url:
+        tokens = production_tokens(jwks_url=sso_url, service_jwks_url=partner_url)
+        async with running_gateway(**PRODUCTION, tokens=tokens) as gw:
+            assert (await status_of(gw, sso_key.sign(citizen_claims(COMPLETE))))[0] == 200
+            service = partner_key.sign(service_claims("partner-app", "citizen:read"))
+            _, body = await gw.query(CITIZEN_LOOKUP, token=service, variables={"nc": COMPLETE})
+            assert body["data"]["citizen"]["profile"]["firstName"]
+
+            forged_citizen = partner_key.sign(citizen_claims(COMPLETE, acr="3"))
+            assert unauthenticated(*await status_of(gw, forged_citizen))
+            forged_service = sso_key.sign(service_claims("partner-app", "citizen:read"))
+            status, body = await gw.query(
+                CITIZEN_LOOKUP, token=forged_service, variables={"nc": COMPLETE}
+            )
+            assert unauthenticated(status, body)
+            assert (sso.fetches, partner.fetches) == (1, 1)  # known kids: nothing refetched
+
+
+async def test_one_jwks_for_both_kinds_of_token_is_fetched_once() -> None:
+    key = SigningKey.generate("k")
+    provider = IdentityProvider([key])
+    async with serve_jwks(provider) as url:
+        tokens = production_tokens(jwks_url=url, service_jwks_url=url)
+        async with running_gateway(**PRODUCTION, tokens=tokens) as gw:
+            assert (await status_of(gw, key.sign(citizen_claims(COMPLETE))))[0] == 200
+            service = key.sign(service_claims("caseworker-app", "citizen:read"))
+            _, body = await gw.query(CITIZEN_LOOKUP, token=service, variables={"nc": COMPLETE})
+            assert body["data"]["citizen"]["profile"]["firstName"]
+            assert provider.fetches == 1
+
+
+async def test_a_slow_identity_provider_stalls_no_request() -> None:
+    """Once the cached key set is stale, the refresh runs in the background: requests with a
+    known key are answered while the provider takes 5 s to reply."""
+    key = SigningKey.generate("k")
+    provider = IdentityProvider([key])
+    async with serve_jwks(provider) as url:
+        tokens = production_tokens(
+            jwks_url=url, jwks_cache_s=1, jwks_min_refresh_s=1, jwks_timeout_s=10
+        )
+        async with running_gateway(**PRODUCTION, tokens=tokens) as gw:
+            token = key.sign(citizen_claims(COMPLETE))
+            assert (await status_of(gw, token))[0] == 200
+            provider.delay_s = 5.0
+            await asyncio.sleep(1.1)  # the cached set is stale now
+            started = time.perf_counter()
+            results = await asyncio.gather(*(status_of(gw, token) for _ in range(20)))
+            elapsed = time.perf_counter() - started
+            assert all(status == 200 for status, _ in results)
+            assert elapsed < 3.0, elapsed  # well under the provider's 5 s
+            assert provider.fetches == 2  # one refresh, in the background
 
 
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -2,11 +2,12 @@
 
 `IdentityProvider` holds the keys it currently publishes; `serve_jwks` starts a small aiohttp app
 on loopback that serves them (and counts the fetches), so that a key rotation in the middle of a
-test is a change of `provider.keys`.
+test is a change of `provider.keys` and a slow provider a change of `provider.delay_s`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,16 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-__all__ = ["ISSUER", "SERVICE_ISSUER", "IdentityProvider", "SigningKey", "serve_jwks"]
+__all__ = [
+    "ISSUER",
+    "SERVICE_ISSUER",
+    "IdentityProvider",
+    "SigningKey",
+    "citizen_claims",
+    "production_tokens",
+    "serve_jwks",
+    "service_claims",
+]
 
 ISSUER = "https://sso.test.example"
 SERVICE_ISSUER = "https://sso.test.example/clients"
@@ -83,12 +93,28 @@ def citizen_claims(national_code: str, *, ttl_s: int = 600, **extra: Any) -> dic
     }
 
 
+def service_claims(client_id: str, scope: str, *, ttl_s: int = 600, **extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "sub": f"client-{client_id}",
+        "client_id": client_id,
+        "scope": scope,
+        "iss": SERVICE_ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_s,
+        **extra,
+    }
+
+
 @dataclass
 class IdentityProvider:
-    """The keys published in the JWKS, and how often the JWKS was fetched."""
+    """The keys published in the JWKS, how often the JWKS was fetched, and how long it takes
+    to answer."""
 
     keys: list[SigningKey]
     fetches: int = 0
+    delay_s: float = 0.0
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk() for key in self.keys]}
@@ -100,11 +126,13 @@ async def serve_jwks(provider: IdentityProvider) -> AsyncIterator[str]:
 
     async def jwks(request: web.Request) -> web.Response:
         provider.fetches += 1
+        await asyncio.sleep(provider.delay_s)
         return web.json_response(provider.jwks())
 
     app = web.Application()
     app.router.add_get("/.well-known/jwks.json", jwks)
-    runner = web.AppRunner(app, access_log=None)
+    # A fetch the gateway abandons (shutdown) ends its handler: a slow provider holds up no test.
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -115,10 +143,13 @@ async def serve_jwks(provider: IdentityProvider) -> AsyncIterator[str]:
 
 
 def production_tokens(**overrides: Any) -> dict[str, Any]:
-    """The `tokens` settings of a production-like gateway trusting the test provider."""
+    """The `tokens` settings of a production-like gateway trusting the test provider. Service
+    tokens need keys of their own (`service_jwks_url` / `service_pem_files`); without them the
+    gateway has no service issuer."""
+    service_keys = {"service_jwks_url", "service_pem_files"} & overrides.keys()
     return {
         "issuers": [ISSUER],
-        "service_issuers": [SERVICE_ISSUER],
+        "service_issuers": [SERVICE_ISSUER] if service_keys else [],
         "audience": AUDIENCE,
         **overrides,
     }

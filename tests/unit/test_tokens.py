@@ -1,5 +1,6 @@
-"""Token trust: keys pinned to their algorithm, issuer/audience/age checks, JWKS refresh policy,
-development tokens only where no real key is trusted. No sockets: a scripted fetch, a fake clock."""
+"""Token trust: keys pinned to their algorithm and bound to their issuers, issuer/audience/age
+checks, finite time claims, JWKS refresh policy (a slow provider stalls no request), development
+tokens only where no real key is trusted. No sockets: a scripted fetch, a fake clock."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import hashlib
 import hmac
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from pydantic import ValidationError
 
+from auth.connection import ConnectionAuth
+from auth.issuers import IssuerGroup, KeySource, TrustedIssuers
 from auth.jwks import JwksSource, JwksUnavailable
 from auth.keys import KeySet
 from auth.principal import PrincipalKind, Scope
@@ -32,6 +36,7 @@ CODE = "0012345679"
 RSA = SigningKey.generate("rsa-1", "RS256")
 EC = SigningKey.generate("ec-1", "ES256")
 ED = SigningKey.generate("ed-1", "EdDSA")
+PARTNER = SigningKey.generate("partner-1", "ES256")  # signs service tokens only
 
 
 class Clock:
@@ -59,9 +64,25 @@ def claims(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def verifier(keys: KeySet | None = None, **trust_overrides: Any) -> TokenVerifier:
-    keys = keys or KeySet.from_jwks({"keys": [RSA.jwk(), EC.jwk(), ED.jwk()]})
-    return TokenVerifier(trust(**trust_overrides), static_keys=keys, clock=Clock())
+def service_claims(**overrides: Any) -> dict[str, Any]:
+    return claims(**{"iss": SVC, "sub": "svc-123", "client_id": "caseworker-app", **overrides})
+
+
+def issuers(
+    settings: TokenTrust, citizen: KeySource | None = None, service: KeySource | None = None
+) -> TrustedIssuers:
+    """Citizen issuers trusting RSA/EC/ED, service issuers trusting PARTNER (unless given)."""
+    citizen = citizen or KeySource(KeySet.from_jwks({"keys": [RSA.jwk(), EC.jwk(), ED.jwk()]}))
+    service = service or KeySource(KeySet.from_jwks({"keys": [PARTNER.jwk()]}))
+    return TrustedIssuers(
+        IssuerGroup(PrincipalKind.CITIZEN, frozenset(settings.issuers), citizen),
+        IssuerGroup(PrincipalKind.SERVICE, frozenset(settings.service_issuers), service),
+    )
+
+
+def verifier(**trust_overrides: Any) -> TokenVerifier:
+    settings = trust(**trust_overrides)
+    return TokenVerifier(settings, issuers(settings), clock=Clock())
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -173,15 +194,98 @@ async def test_a_token_older_than_the_maximum_age_is_refused() -> None:
 
 
 async def test_service_clients_are_told_apart_by_issuer() -> None:
-    token = RSA.sign(
-        claims(iss=SVC, sub="svc-123", client_id="caseworker-app", scope="citizen:read ops")
-    )
-    principal = await verifier().verify(token)
+    principal = await verifier().verify(PARTNER.sign(service_claims(scope="citizen:read ops")))
     assert principal.kind is PrincipalKind.SERVICE and principal.subject == "caseworker-app"
     assert principal.has(Scope.CITIZEN_READ) and principal.has(Scope.OPS)
     # The same claims from the citizen issuer are a citizen token (and `sub` is no national code).
     with pytest.raises(Unauthenticated, match="subject"):
         await verifier().verify(RSA.sign(claims(sub="svc-123", client_id="caseworker-app")))
+
+
+def raw_token(key: SigningKey, payload: str) -> str:
+    """A token over a payload written as JSON text (Python's json reads NaN and Infinity)."""
+    return jwt.api_jws.encode(payload.encode(), key.private, key.algorithm, {"kid": key.kid})
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", "NaN"),
+        ("iat", "NaN"),
+        ("nbf", "NaN"),
+        ("exp", "Infinity"),
+        ("iat", "-Infinity"),
+        ("nbf", "-Infinity"),
+        ("exp", '"1800000600"'),
+        ("iat", '"1800000000"'),
+        ("exp", "true"),
+        ("exp", "null"),
+        ("exp", "[1800000600]"),
+        ("exp", "1" + "0" * 400),  # an integer no float holds
+    ],
+)
+async def test_time_claims_must_be_finite_numbers(claim: str, value: str) -> None:
+    """`exp: NaN` compared False with everything, so such a token never expired."""
+    times = {"exp": str(int(NOW) + 600), "iat": str(int(NOW)), claim: value}
+    payload = (
+        f'{{"sub": "{CODE}", "iss": "{ISS}", "aud": "{AUD}", "acr": "3", '
+        + ", ".join(f'"{name}": {text}' for name, text in times.items())
+        + "}"
+    )
+    with pytest.raises(Unauthenticated):
+        await verifier().verify(raw_token(RSA, payload))
+
+
+async def test_fractional_time_claims_still_verify() -> None:
+    principal = await verifier().verify(RSA.sign(claims(iat=NOW - 0.5, exp=NOW + 59.5)))
+    assert principal.expires_at == NOW + 59.5
+
+
+# -- keys bound to issuers -------------------------------------------------------------------
+
+
+async def test_a_service_key_cannot_sign_a_citizen_token() -> None:
+    """A partner's service key next to the citizen keys must not mint citizens at level 3."""
+    forged = claims(acr="3")
+    for token in (PARTNER.sign(forged), PARTNER.sign(forged, kid=False)):
+        with pytest.raises(Unauthenticated, match="trusted key"):
+            await verifier().verify(token)
+
+
+async def test_a_citizen_key_cannot_sign_a_service_token() -> None:
+    forged = service_claims(scope="citizen:read ops")
+    for key in (RSA, EC, ED):
+        with pytest.raises(Unauthenticated, match="trusted key"):
+            await verifier().verify(key.sign(forged))
+
+
+async def test_keys_from_settings_are_bound_to_their_issuers(tmp_path: Path) -> None:
+    settings = Settings(
+        tokens={
+            "pem_files": [RSA.write_pem(tmp_path)],
+            "service_pem_files": [PARTNER.write_pem(tmp_path)],
+            "issuers": [ISS],
+            "service_issuers": [SVC],
+        }
+    )
+    v = TokenVerifier.from_settings(settings, clock=Clock())
+    assert (await v.verify(RSA.sign(claims()))).kind is PrincipalKind.CITIZEN
+    assert (await v.verify(PARTNER.sign(service_claims()))).kind is PrincipalKind.SERVICE
+    for token in (PARTNER.sign(claims()), RSA.sign(service_claims())):
+        with pytest.raises(Unauthenticated, match="trusted key"):
+            await v.verify(token)
+
+
+async def test_an_untrusted_or_malformed_issuer_is_refused_before_any_fetch() -> None:
+    fetch, settings = ScriptedJwks(RSA), trust()
+    source = KeySource(jwks=JwksSource(fetch, clock=Clock()))
+    v = TokenVerifier(settings, issuers(settings, citizen=source), clock=Clock())
+    await v.verify(RSA.sign(claims()))
+    stranger = SigningKey.generate("unknown-kid")
+    for iss in ("https://elsewhere", [ISS], None, 7):
+        with pytest.raises(Unauthenticated, match="not valid"):
+            await v.verify(raw_token(stranger, json.dumps(claims(iss=iss))))
+    assert fetch.calls == 1
 
 
 @pytest.mark.parametrize(
@@ -195,30 +299,36 @@ def test_acr_levels(acr: object, level: int) -> None:
 
 
 class ScriptedJwks:
-    """A fetch returning whatever `document` is now; counts calls; can fail."""
+    """A fetch returning whatever `document` is now; counts calls; can fail; and, while `gate`
+    is closed, does not answer at all (an identity provider as slow as the test wants)."""
 
     def __init__(self, *keys: SigningKey) -> None:
         self.document: dict[str, Any] = {"keys": [k.jwk() for k in keys]}
         self.calls = 0
         self.fail = False
+        self.gate = asyncio.Event()
+        self.gate.set()
 
     async def __call__(self) -> dict[str, Any]:
         self.calls += 1
         await asyncio.sleep(0)
+        await self.gate.wait()
         if self.fail:
             raise JwksUnavailable("HTTP 503")
         return self.document
 
 
-def jwks_verifier(fetch: ScriptedJwks, clock: Clock) -> TokenVerifier:
+def jwks_verifier(fetch: ScriptedJwks, clock: Clock) -> tuple[TokenVerifier, JwksSource]:
     source = JwksSource(fetch, cache_s=300, min_refresh_s=30, clock=clock)
-    return TokenVerifier(trust(), static_keys=KeySet(), jwks=source, clock=Clock())
+    settings = trust()
+    v = TokenVerifier(settings, issuers(settings, citizen=KeySource(jwks=source)), clock=Clock())
+    return v, source
 
 
 async def test_kid_rotation_refreshes_once_and_random_kids_do_not_make_it_fetch() -> None:
     old, new = SigningKey.generate("old"), SigningKey.generate("new")
     fetch, clock = ScriptedJwks(old), Clock()
-    v = jwks_verifier(fetch, clock)
+    v, _ = jwks_verifier(fetch, clock)
     assert await v.verify(old.sign(claims()))
     assert await v.verify(old.sign(claims()))
     assert fetch.calls == 1  # cached, not fetched per request
@@ -244,7 +354,7 @@ async def test_kid_rotation_refreshes_once_and_random_kids_do_not_make_it_fetch(
 async def test_a_burst_of_tokens_with_a_new_kid_makes_one_fetch() -> None:
     old, new = SigningKey.generate("old"), SigningKey.generate("new")
     fetch, clock = ScriptedJwks(old), Clock()
-    v = jwks_verifier(fetch, clock)
+    v, _ = jwks_verifier(fetch, clock)
     await v.verify(old.sign(claims()))
     fetch.document = {"keys": [old.jwk(), new.jwk()]}
     clock.now += 60
@@ -256,18 +366,145 @@ async def test_a_burst_of_tokens_with_a_new_kid_makes_one_fetch() -> None:
 async def test_the_cache_expires_and_a_failed_refresh_keeps_the_last_keys() -> None:
     key = SigningKey.generate("k")
     fetch, clock = ScriptedJwks(key), Clock()
-    v = jwks_verifier(fetch, clock)
+    v, source = jwks_verifier(fetch, clock)
     await v.verify(key.sign(claims()))
     clock.now += 301
     fetch.fail = True
-    assert await v.verify(key.sign(claims()))  # refetch failed: the last set still serves
+    assert await v.verify(key.sign(claims()))  # the stale set serves; refresh in the background
+    await source.settled()
     assert fetch.calls == 2
-    assert await v.verify(key.sign(claims()))
+    for _ in range(3):
+        clock.now += 9
+        assert await v.verify(key.sign(claims()))
+        await source.settled()
     assert fetch.calls == 2  # a failing provider is not hammered either
+    clock.now += 3
     fetch.fail = False
-    clock.now += 31
     await v.verify(key.sign(claims()))
+    await source.settled()
     assert fetch.calls == 3
+    clock.now += 100
+    await v.verify(key.sign(claims()))
+    await source.settled()
+    assert fetch.calls == 3  # fresh again: no fetch until cache_s has passed
+
+
+async def test_a_slow_identity_provider_stalls_no_request_with_a_known_key() -> None:
+    """The cache expires and the provider takes as long as it likes (here: until the test opens
+    the gate; a 2 s timeout in production): verifications with a known key do not wait for it,
+    one refresh runs in the background, and an unknown `kid` waits for that same refresh."""
+    key, rotated = SigningKey.generate("k"), SigningKey.generate("rotated")
+    fetch, clock = ScriptedJwks(key), Clock()
+    v, _ = jwks_verifier(fetch, clock)
+    await v.verify(key.sign(claims()))
+    clock.now += 301
+    fetch.gate.clear()
+    fetch.document = {"keys": [key.jwk(), rotated.jwk()]}
+
+    token = key.sign(claims())
+    principals = await asyncio.wait_for(
+        asyncio.gather(*(v.verify(token) for _ in range(100))), timeout=2
+    )
+    assert len(principals) == 100 and all(p.national_code == CODE for p in principals)
+    assert fetch.calls == 2  # one refresh, still in flight
+
+    waiting = asyncio.ensure_future(v.verify(rotated.sign(claims())))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # an unknown kid waits for the refresh in flight…
+    fetch.gate.set()
+    assert (await asyncio.wait_for(waiting, timeout=2)).national_code == CODE
+    assert fetch.calls == 2  # …and makes no second one
+
+
+async def test_a_provider_that_is_down_is_retried_in_the_background_only() -> None:
+    key = SigningKey.generate("k")
+    fetch, clock = ScriptedJwks(key), Clock()
+    v, source = jwks_verifier(fetch, clock)
+    await v.verify(key.sign(claims()))
+    fetch.gate.clear()  # down: every fetch hangs until its timeout
+    for step in range(10):
+        clock.now += 301 if step == 0 else 10
+        await asyncio.wait_for(v.verify(key.sign(claims())), timeout=2)
+    assert fetch.calls == 2  # one attempt still hanging; none started beside it
+    fetch.fail = True
+    fetch.gate.set()
+    await source.settled()
+    clock.now += 30
+    await v.verify(key.sign(claims()))
+    await source.settled()
+    assert fetch.calls == 3  # the next attempt once min_refresh_s has passed since the last
+
+
+async def test_with_no_keys_yet_a_request_waits_for_the_first_fetch_once() -> None:
+    key = SigningKey.generate("k")
+    fetch, clock = ScriptedJwks(key), Clock()
+    fetch.fail = True
+    v, _ = jwks_verifier(fetch, clock)
+    with pytest.raises(Unauthenticated):
+        await v.verify(key.sign(claims()))
+    with pytest.raises(Unauthenticated):
+        await v.verify(key.sign(claims()))
+    assert fetch.calls == 1  # the provider is down: retried once per min_refresh_s
+    fetch.fail = False
+    clock.now += 30
+    assert await v.verify(key.sign(claims()))
+    assert fetch.calls == 2
+
+
+async def test_closing_cancels_a_refresh_in_flight() -> None:
+    key = SigningKey.generate("k")
+    fetch, clock = ScriptedJwks(key), Clock()
+    v, source = jwks_verifier(fetch, clock)
+    await v.verify(key.sign(claims()))
+    clock.now += 301
+    fetch.gate.clear()
+    await v.verify(key.sign(claims()))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(source.aclose(), timeout=1)
+    assert fetch.calls == 2
+
+
+# -- WebSocket connections -------------------------------------------------------------------
+
+
+async def test_a_connection_refuses_a_token_with_odd_time_claims() -> None:
+    expired = asyncio.Event()
+
+    async def on_expiry() -> None:
+        expired.set()
+
+    payload = f'{{"sub": "{CODE}", "iss": "{ISS}", "aud": "{AUD}", "iat": {int(NOW)}, "exp": NaN}}'
+    connection = ConnectionAuth(verifier(), on_expiry=on_expiry, clock=Clock())
+    with pytest.raises(Unauthenticated):
+        await connection.accept(raw_token(RSA, payload))
+    await connection.close()
+    assert not expired.is_set()
+
+
+async def test_a_connection_closes_when_its_token_expires() -> None:
+    expired = asyncio.Event()
+
+    async def on_expiry() -> None:
+        expired.set()
+
+    clock = Clock()
+    v = TokenVerifier(trust(leeway_s=30), issuers(trust()), clock=clock)
+    # Expired 10 s ago, inside the leeway: accepted, and the timer fires at once.
+    late = RSA.sign(claims(iat=int(NOW) - 100, exp=int(NOW) - 10))
+    connection = ConnectionAuth(v, on_expiry=on_expiry, clock=clock)
+    assert await connection.accept(late)
+    await asyncio.wait_for(expired.wait(), timeout=1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await connection.principal()
+    await connection.close()
+
+    expired.clear()
+    connection = ConnectionAuth(v, on_expiry=on_expiry, clock=clock)
+    assert await connection.accept(RSA.sign(claims()))  # 600 s to go
+    await asyncio.sleep(0.01)
+    assert not expired.is_set() and await connection.principal()
+    await connection.close()
+    assert not expired.is_set()
 
 
 # -- development tokens and configuration ----------------------------------------------------
@@ -313,6 +550,10 @@ def test_a_short_secret_is_refused_and_never_printed() -> None:
         {"dev_secret": "a-production-secret-of-enough-length-000"},  # HS256 with a real secret
         {"dev_secret": "s", "jwks_url": "https://sso.test/jwks", "issuers": [ISS]},
         {"jwks_url": "https://sso.test/jwks"},  # still the development issuer
+        {"jwks_url": "https://sso.test/jwks", "issuers": [ISS]},  # the development service one
+        # Service issuers with no keys of their own: the citizen keys do not sign for them.
+        {"jwks_url": "https://sso.test/jwks", "issuers": [ISS], "service_issuers": [SVC]},
+        {"service_jwks_url": "https://sso.test/jwks", "issuers": [ISS], "service_issuers": [SVC]},
     ],
 )
 def test_production_refuses_hs256_and_development_issuers(tokens: dict[str, Any]) -> None:
@@ -330,7 +571,12 @@ def test_production_with_a_jwks_and_issuers_starts() -> None:
         mode="production",
         agency_urls={"x": "http://x"},
         cache_key_secret="k",
-        tokens={"jwks_url": "https://sso.test/jwks", "issuers": [ISS], "service_issuers": [SVC]},
+        tokens={
+            "jwks_url": "https://sso.test/jwks",
+            "service_jwks_url": "https://sso.test/clients/jwks",
+            "issuers": [ISS],
+            "service_issuers": [SVC],
+        },
         audit={"path": "/tmp/audit.jsonl", "key_secret": "a" * 32},
     )
     assert settings.tokens.dev_secret_for(settings.mode) is None
