@@ -15,13 +15,8 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     SelectionSetNode,
     get_operation_ast,
-    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -30,6 +25,7 @@ from domain.errors import AgencyNotFound
 from observability.audit import AccessEntry, Outcome
 from observability.audit_trail import Access, AccessTrail
 from observability.middleware import REQUEST_ID
+from schema.selections import Selections
 
 __all__ = ["AuditAccesses"]
 
@@ -151,62 +147,23 @@ def _fields_by_key(
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return {}
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    walk = _Walk(fragments, variables)
+    selections = Selections(document, variables)
     by_key: dict[str, set[str]] = {}
-    for root in walk.fields(operation.selection_set):
+    for root in selections.fields(operation.selection_set):
         key = root.alias.value if root.alias else root.name.value
-        by_key.setdefault(key, set()).update(walk.names(root.selection_set))
+        by_key.setdefault(key, set()).update(_names(selections, root.selection_set))
     return by_key
 
 
-class _Walk:
-    def __init__(
-        self, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]
-    ) -> None:
-        self._fragments = fragments
-        self._variables = variables
-
-    def fields(
-        self, selection: SelectionSetNode | None, seen: frozenset[str] = frozenset()
-    ) -> Iterator[FieldNode]:
-        """The field nodes of a selection set, fragments expanded, skipped ones left out."""
-        for node in selection.selections if selection is not None else ():
-            if not self._included(node):
-                continue
-            if isinstance(node, FieldNode):
-                yield node
-            elif isinstance(node, InlineFragmentNode):
-                yield from self.fields(node.selection_set, seen)
-            elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self._fragments.get(name)
-                if fragment is not None and name not in seen:
-                    yield from self.fields(fragment.selection_set, seen | {name})
-
-    def names(self, selection: SelectionSetNode | None) -> set[str]:
-        names: set[str] = set()
-        for node in self.fields(selection):
-            name = node.name.value
-            if name.startswith("__"):
-                continue
-            if name in CONTAINERS and node.selection_set is not None:
-                names |= {f"{name}.{child}" for child in self.names(node.selection_set)}
-            else:
-                names.add(name)
-        return names
-
-    def _included(self, node: Any) -> bool:
-        for directive in node.directives or ():
-            name = directive.name.value
-            if name not in ("skip", "include"):
-                continue
-            value = None
-            for argument in directive.arguments or ():
-                if argument.name.value == "if":
-                    value = value_from_ast_untyped(argument.value, self._variables)
-            if (name == "skip" and value is True) or (name == "include" and value is False):
-                return False
-        return True
+def _names(selections: Selections, selection: SelectionSetNode | None) -> set[str]:
+    """The citizen fields asked in `selection`; a container's children stand for it."""
+    names: set[str] = set()
+    for node in selections.fields(selection):
+        name = node.name.value
+        if name.startswith("__"):
+            continue
+        if name in CONTAINERS and node.selection_set is not None:
+            names |= {f"{name}.{child}" for child in _names(selections, node.selection_set)}
+        else:
+            names.add(name)
+    return names

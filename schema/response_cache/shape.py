@@ -16,15 +16,12 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationType,
     SelectionSetNode,
     get_operation_ast,
-    value_from_ast_untyped,
 )
+
+from schema.selections import Selections
 
 __all__ = ["AGE_FIELD", "CACHEABLE_ROOTS", "Shape"]
 
@@ -45,17 +42,14 @@ class Shape:
         variables: Mapping[str, Any] | None,
     ) -> None:
         self._operation = get_operation_ast(document, operation_name)
-        self._fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self._variables = variables or {}
+        self._selections = Selections(document, variables)
 
     def cacheable(self) -> bool:
         """A query of cacheable root fields that asks no field that must never be kept."""
         operation = self._operation
         if operation is None or operation.operation is not OperationType.QUERY:
             return False
-        roots = list(self._fields(operation.selection_set))
+        roots = list(self._selections.fields(operation.selection_set))
         if not roots or any(root.name.value not in CACHEABLE_ROOTS for root in roots):
             return False
         return not any(self._asks_never_cached(root.selection_set) for root in roots)
@@ -74,7 +68,7 @@ class Shape:
             return
         if not isinstance(data, Mapping):
             return
-        for node in self._fields(selection):
+        for node in self._selections.fields(selection):
             key = node.alias.value if node.alias else node.name.value
             if key not in data:
                 continue
@@ -84,37 +78,7 @@ class Shape:
                 yield from self._slots(node.selection_set, data[key])
 
     def _asks_never_cached(self, selection: SelectionSetNode | None) -> bool:
-        for node in self._fields(selection):
+        for node in self._selections.fields(selection):
             if node.name.value in NEVER_CACHED or self._asks_never_cached(node.selection_set):
                 return True
         return False
-
-    def _fields(
-        self, selection: SelectionSetNode | None, seen: frozenset[str] = frozenset()
-    ) -> Iterator[FieldNode]:
-        """The field nodes of a selection set, fragments expanded, skipped ones left out."""
-        for node in selection.selections if selection is not None else ():
-            if not self._included(node):
-                continue
-            if isinstance(node, FieldNode):
-                yield node
-            elif isinstance(node, InlineFragmentNode):
-                yield from self._fields(node.selection_set, seen)
-            elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self._fragments.get(name)
-                if fragment is not None and name not in seen:
-                    yield from self._fields(fragment.selection_set, seen | {name})
-
-    def _included(self, node: Any) -> bool:
-        for directive in node.directives or ():
-            name = directive.name.value
-            if name not in ("skip", "include"):
-                continue
-            value = None
-            for argument in directive.arguments or ():
-                if argument.name.value == "if":
-                    value = value_from_ast_untyped(argument.value, self._variables)
-            if (name == "skip" and value is True) or (name == "include" and value is False):
-                return False
-        return True
