@@ -176,7 +176,9 @@ def _valid(first9: str) -> str:
 
 
 async def test_the_bulkhead_keeps_a_hanging_agency_to_its_own_slots() -> None:
-    policies = _policies(tax={"max_concurrent": 2})
+    # Two slots, held by calls that hang past every request's deadline (4 s): with a shorter
+    # timeout a slot would be freed mid-test and rightly let a later call through.
+    policies = _policies(tax={"max_concurrent": 2, "timeout": 5.0})
     async with running_gateway(agency_policies=policies) as gw:
         await gw.sandbox.set_fault("tax", FaultSpec(mode="hang"))
         citizens = [_valid(f"{n:09d}") for n in range(301, 321)]
