@@ -19,6 +19,7 @@ from connectors.agencies.electricity import ElectricityConnector
 from connectors.agencies.gas import GasConnector
 from connectors.agencies.health_insurance import HealthInsuranceConnector
 from connectors.agencies.judiciary import JudiciaryConnector
+from connectors.agencies.land_registry import LandRegistryConnector
 from connectors.agencies.licensing_portal import LicensingPortalConnector
 from connectors.agencies.military_service import MilitaryServiceConnector
 from connectors.agencies.post import PostConnector
@@ -54,6 +55,7 @@ class Connectors:
     education: EducationConnector
     judiciary: JudiciaryConnector
     military_service: MilitaryServiceConnector
+    land_registry: LandRegistryConnector
 
     def __iter__(self) -> Iterator[AgencyConnector]:
         return (getattr(self, f.name) for f in dataclasses.fields(self))

@@ -9,10 +9,12 @@ A field's `description` is what the schema documents for it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from enum import StrEnum
+from fractions import Fraction
 from typing import NewType
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.calendar import Day
 
@@ -20,6 +22,7 @@ __all__ = [
     "Address",
     "Bill",
     "BillKind",
+    "Deed",
     "EducationRecord",
     "Employer",
     "Gender",
@@ -33,6 +36,8 @@ __all__ = [
     "MobileCheck",
     "MobileMatch",
     "Person",
+    "PropertyKind",
+    "PropertyShare",
     "Rial",
     "SocialSecurityRecord",
     "TaxFiling",
@@ -219,3 +224,55 @@ class MilitaryServiceRecord(_Model):
     status: MilitaryStatus
     card_number: str | None = None
     issued_at: Day | None = None
+
+
+class PropertyKind(StrEnum):
+    """What a deed is for."""
+
+    APARTMENT = "APARTMENT"
+    HOUSE = "HOUSE"
+    LAND = "LAND"
+    SHOP = "SHOP"
+
+
+class PropertyShare(_Model):
+    """A part of a property as an exact fraction of the whole, in lowest terms.
+
+    Deeds state shares in دانگ, sixths of the property (6 دانگ is the whole, 3 دانگ a half), often
+    with fractions of a دانگ; a fraction keeps 2.5 دانگ exact where a float would not.
+    """
+
+    numerator: int = Field(ge=1)
+    denominator: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _proper_and_reduced(self) -> PropertyShare:
+        if self.numerator > self.denominator:
+            raise ValueError("a share cannot exceed the whole property")
+        if math.gcd(self.numerator, self.denominator) != 1:
+            raise ValueError("a share is kept in lowest terms")
+        return self
+
+    @classmethod
+    def of(cls, part: Fraction) -> PropertyShare:
+        """The share `part` of the whole (ValueError unless 0 < part <= 1)."""
+        return cls(numerator=part.numerator, denominator=part.denominator)
+
+    @property
+    def dang(self) -> float:
+        """The share in دانگ (0 < dang <= 6)."""
+        return 6 * self.numerator / self.denominator
+
+
+class Deed(_Model):
+    """A property deed (سند) at the land registry, as far as it concerns the citizen."""
+
+    deed_number: str
+    kind: PropertyKind
+    unit: str = Field(
+        description="Registration plaque (پلاک ثبتی) as main/sub number, e.g. 4512/87: which "
+        "apartment or parcel the deed is for."
+    )
+    address: str
+    share: PropertyShare = Field(description="The citizen's share of the property.")
+    issued_at: Day

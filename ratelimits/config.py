@@ -64,7 +64,7 @@ class RateLimits(BaseModel):
     """Budgets per kind of caller, shared through Redis when `REDIS_URL` is set.
 
     The defaults allow a person's normal use of the app (a home screen of a few queries, some
-    refreshes: the full `me` query is one request and about 17 lookups) and stop a loop.
+    refreshes: the full `me` query is one request and about 18 lookups) and stop a loop.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

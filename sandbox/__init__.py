@@ -1,6 +1,6 @@
 """Simulated Iranian government agencies for Panjereh: real HTTP services on loopback.
 
-Fifteen agencies, each with its own wire format (docs/agencies.md), synthetic citizens that are
+Sixteen agencies, each with its own wire format (docs/agencies.md), synthetic citizens that are
 deterministic per national code, and fault injection per agency. Shares no code with the
 gateway: it plays the other side of the contract.
 """

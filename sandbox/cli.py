@@ -68,7 +68,7 @@ def latency_arg(text: str) -> tuple[float, float]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="Simulated Iranian government agencies (15 HTTP services + an admin app).",
+        description="Simulated Iranian government agencies (16 HTTP services + an admin app).",
         epilog="Without a command: serve until Ctrl-C/SIGTERM. "
         f"Agencies: {', '.join(AGENCY_IDS)}. Fault modes: {', '.join(MODES)}.",
     )
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--port",
         type=int,
         default=9100,
-        help="admin port; agencies take the next 15 ports in fixed order; 0 = ephemeral ports "
+        help="admin port; agencies take the next 16 ports in fixed order; 0 = ephemeral ports "
         "(default %(default)s)",
     )
     parser.add_argument(

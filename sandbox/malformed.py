@@ -22,8 +22,11 @@ _KEY_FIELDS = (
     "amount", "amount_rial", "mablagh", "resultCode", "postalCode", "covered", "status",
     "insuranceNo", "licenseNumber", "plate", "licenseNo", "level", "noticeId",
 )  # fmt: skip
-_XML_RETYPED = {"ResultCode": "OK", "Gender": "MALE", "IsAlive": "yes", "BirthDate": "1365-04-12"}
-_XML_DROPPED = ("ResultCode", "NationalCode", "FirstName", "LastName")
+_XML_RETYPED = {
+    "ResultCode": "OK", "Gender": "MALE", "IsAlive": "yes", "BirthDate": "1365-04-12",
+    "ShareDang": "شش دانگ", "IssueDate": "امروز",
+}  # fmt: skip
+_XML_DROPPED = ("ResultCode", "NationalCode", "FirstName", "LastName", "DeedNo", "IssueDate")
 
 
 OVERSIZED_BYTES = 50 * 1024 * 1024
@@ -46,7 +49,7 @@ def corrupt(response: web.Response, kind: Malformation, style: WireStyle) -> web
     text = (response.body or b"").decode("utf-8") if isinstance(response.body, bytes) else ""
     if kind == "truncated" or not text:
         broken = _truncate(text)
-    elif style == "soap":
+    elif style in ("soap", "xml"):
         broken = _break_xml(text, kind)
     else:
         broken = _break_json(text, kind)

@@ -1,8 +1,8 @@
 """Answers an agency gives when it is not answering normally.
 
-A 500 comes from the agency application itself, so it speaks the agency's format (JSON or a
-SOAP fault); 502/503/504 come from the reverse proxy in front of it (nginx-style HTML); the
-maintenance page is the Persian HTML page Iranian agencies put up during updates.
+A 500 comes from the agency application itself, so it speaks the agency's format (JSON, a SOAP
+fault or a plain XML error); 502/503/504 come from the reverse proxy in front of it (nginx-style
+HTML); the maintenance page is the Persian HTML page Iranian agencies put up during updates.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aiohttp import web
 
 from sandbox.spelling import ZWNJ
 
-WireStyle = Literal["json", "soap"]
+WireStyle = Literal["json", "soap", "xml"]
 
 _REASONS = {
     500: "Internal Server Error",
@@ -58,6 +58,23 @@ def soap_fault(code: str, message: str, status: int = 500) -> web.Response:
     )
 
 
+def xml_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """`<Error><Code>…</Code><Message>…</Message></Error>`, the land registry's error answer."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+    )
+    return web.Response(
+        status=status,
+        body=body.encode("utf-8"),
+        content_type="application/xml",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
 def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status,
@@ -73,6 +90,8 @@ def server_error(style: WireStyle, status: int) -> web.Response:
     if status == 500:
         if style == "soap":
             return soap_fault("soap:Server", "Internal error: backend unavailable")
+        if style == "xml":
+            return xml_error(500, "INTERNAL", "internal server error")
         return json_error(500, "internal server error")
     reason = _REASONS[status]
     html = (
@@ -89,6 +108,8 @@ def too_many_requests(style: WireStyle, retry_after_s: int) -> web.Response:
         response = soap_fault("soap:Server", "Too many requests", status=429)
         response.headers.update(headers)
         return response
+    if style == "xml":
+        return xml_error(429, "TOO_MANY_REQUESTS", "too many requests", headers)
     return json_error(429, "too many requests", headers)
 
 

@@ -18,6 +18,7 @@ from sandbox.records import (
     Address,
     BusinessLicense,
     Coverage,
+    Deed,
     DrivingLicense,
     EducationRecord,
     ElectricityBill,
@@ -31,7 +32,7 @@ from sandbox.records import (
     Vehicle,
     WaterSubscription,
 )
-from sandbox.synth import economy, public, traffic, utilities
+from sandbox.synth import economy, estate, public, traffic, utilities
 from sandbox.synth.identity import Identity, random_address, random_identity
 from sandbox.synth.profile import Profile, random_profile
 
@@ -69,6 +70,7 @@ class Person:
     education: tuple[EducationRecord, ...]
     notices: tuple[Notice, ...] | None  # None: no SANA account (404)
     military: MilitaryRecord | None  # None: women and men without a record (404)
+    deeds: tuple[Deed, ...]  # oldest first, the land registry's page order
 
     @property
     def full_name(self) -> str:
@@ -141,6 +143,7 @@ def _assemble(code: str, who: Identity, shape: Profile) -> Person:
             public.notices(_rng(code, "notices"), city.name, shape.notices) if shape.sana else None
         ),
         military=military,
+        deeds=estate.deeds(_rng(code, "deeds"), city, shape.deeds),
     )
 
 

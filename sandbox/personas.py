@@ -54,6 +54,7 @@ COMPLETE = (
         sana=True,
         notices=3,
         military_status="COMPLETED",
+        deeds=7,
         quirks=False,
     ),
 )
@@ -109,7 +110,14 @@ DECEASED = (
         mobile="09131234567",
         home=_ISFAHAN,
     ),
-    Profile(water=1, electricity=1, owes_everywhere=True, health_covered=False, quirks=False),
+    Profile(
+        water=1,
+        electricity=1,
+        owes_everywhere=True,
+        health_covered=False,
+        deeds=1,
+        quirks=False,
+    ),
 )
 
 SHAPES: dict[str, tuple[Identity, Profile]] = {

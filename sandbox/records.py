@@ -8,6 +8,7 @@ shows them except for digits and ی/ک, which the post and licensing portal conv
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import jdatetime
 
@@ -162,3 +163,15 @@ class MilitaryRecord:
     status: str  # COMPLETED, EXEMPT, ELIGIBLE, ABSENT, STUDENT_DEFERRAL
     card_number: str | None
     issued_at: jdatetime.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deed:
+    """A property deed (سند) at the land registry; digits ASCII here, Persian on its wire."""
+
+    deed_no: str  # 12 digits: issue year + 8
+    kind: str  # APARTMENT, HOUSE, LAND, SHOP
+    plaque: str  # registration plaque (پلاک ثبتی) "main/sub", e.g. "4512/87"
+    address: str
+    dang: Fraction  # the citizen's share in دانگ, 6 being the whole property
+    issued_at: jdatetime.date

@@ -1,4 +1,4 @@
-"""The Sandbox: fifteen agencies and an admin app on loopback, with faults set at run time."""
+"""The Sandbox: sixteen agencies and an admin app on loopback, with faults set at run time."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sandbox.maintenance import MaintenanceWindow
 
 
 class UnknownAgencyError(KeyError):
-    """An agency id that is not one of the fifteen."""
+    """An agency id that is not one of the sixteen."""
 
     def __init__(self, agency: str) -> None:
         super().__init__(agency)

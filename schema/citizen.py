@@ -62,6 +62,12 @@ class Records:
         level=3,
         description="Taxpayer status and filings.",
     )
+    deeds = agency_field(
+        lambda c: c.land_registry.fetch_deeds,
+        t.DeedList,
+        level=3,
+        description="Property deeds (land registry).",
+    )
 
 
 @strawberry.interface(

@@ -8,9 +8,12 @@ the records themselves: every derived field is a plain attribute read by strawbe
 resolver, never a resolver or converter of ours.
 
 Annotations map as follows: `Day` → `CalendarDate`, `Source` → `SourceInfo`, a class derived
-before → its type (derive nested records first), `Sourced[M]` → the sourced type of `M`,
-`list[X]` and `X | None` → the same around the mapping of `X`; anything else (str, int, bool,
-float, datetime, `Rial`, registered enums) as it is.
+before → its type, `Sourced[M]` → the sourced type of `M`, `list[X]` and `X | None` → the same
+around the mapping of `X`; a record not derived yet → `object_type` of it, with its name and
+docstring (derive it first where it needs more, e.g. `extra` fields); an enum → itself, made a
+GraphQL enum with its docstring if it is not one yet; anything else (str, int, bool, float,
+datetime, `Rial`) as it is. So a new agency's record and everything it holds is one
+`sourced_type` line.
 
 Why not `strawberry.experimental.pydantic.type` (strawberry 0.341): it derives the fields well,
 but its types accept only instances of their model (`is_type_of`), which rules out the `Sourced`
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
+import inspect
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -167,7 +172,19 @@ def _graphql(annotation: Any) -> Any:
     if isinstance(annotation, type) and (
         issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)
     ):
-        raise TypeError(f"derive {annotation.__name__} before the types that hold it")
+        return object_type(annotation, description=_own_doc(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        if not hasattr(annotation, "__strawberry_definition__"):
+            strawberry.enum(annotation, description=annotation.__doc__)
+        return annotation
     if origin is Sourced:
         raise TypeError(f"derive the sourced type of {args[0].__name__} before its lists")
     return annotation
+
+
+def _own_doc(cls: type) -> str | None:
+    """The docstring `cls` itself declares (not one inherited, nor pydantic's default)."""
+    doc = cls.__dict__.get("__doc__")
+    if not doc or (dataclasses.is_dataclass(cls) and doc.startswith(f"{cls.__name__}(")):
+        return None  # none, or the signature a dataclass writes for itself
+    return inspect.cleandoc(doc)

@@ -16,7 +16,7 @@ non-null lists whose items fail alone, and what the home screen shows: level 1.
 | 1 | `nationalCode`, `bills`, `licenses`, `records` |
 | 2 | `profile`, `address`, `mobileCheck`, `accessLog` (on `me` only), `records { vehicles |
 |   | education militaryService }` |
-| 3 | `records { socialSecurity healthInsurance judicialNotices tax }` |
+| 3 | `records { socialSecurity healthInsurance judicialNotices tax deeds }` |
 
 Each field declares its level where it is declared (schema/fields.py `guard`); `field_levels`
 reads the table back from the built schema, for the tests and the README.

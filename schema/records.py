@@ -1,7 +1,8 @@
 """The GraphQL types of agency records, one line each, derived from domain/models.py.
 
-Nested records come before the records that hold them (see schema/derive.py). A record an agency
-answers on its own is a `sourced_type`: its fields and `source`.
+A record an agency answers on its own is a `sourced_type`: its fields and `source`. The records
+and enums it holds are derived with it; those that need more (a description, an `extra` field)
+are derived here first (see schema/derive.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from schema.derive import object_type, sourced_type
 __all__ = [
     "Address",
     "Bill",
+    "DeedList",
     "EducationRecords",
     "HealthCoverage",
     "JudicialNotices",
@@ -45,6 +47,12 @@ object_type(m.EducationRecord)
 object_type(m.Employer)
 object_type(m.JudicialNotice)
 object_type(m.TaxFiling)
+object_type(
+    m.PropertyShare,
+    description="A share of a property as an exact fraction of the whole; `dang` is the same "
+    "share in دانگ, sixths of the property (6: all of it, 2.5: 5/12).",
+    extra={"dang": float},
+)
 
 Profile = sourced_type(
     m.Person, name="Profile", description="Identity as held by the civil registry."
@@ -93,6 +101,11 @@ MilitaryService = sourced_type(
     m.MilitaryServiceRecord,
     name="MilitaryService",
     description="Military service status (نظام وظیفه).",
+)
+DeedList = sourced_type(
+    list[m.Deed],
+    name="DeedList",
+    description="Property deeds (سند) held by the land registry, oldest first.",
 )
 TaxStatus = sourced_type(
     m.TaxRecord,

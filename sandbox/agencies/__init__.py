@@ -1,4 +1,4 @@
-"""The fifteen simulated agencies, in the fixed order that decides their ports."""
+"""The sixteen simulated agencies, in the fixed order that decides their ports."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sandbox.agencies import (
     gas,
     health_insurance,
     judiciary,
+    land_registry,
     licensing_portal,
     military_service,
     post,
@@ -59,6 +60,7 @@ AGENCIES: tuple[Agency, ...] = tuple(
         education,
         judiciary,
         military_service,
+        land_registry,
     )
 )
 AGENCY_IDS: tuple[str, ...] = tuple(agency.agency_id for agency in AGENCIES)

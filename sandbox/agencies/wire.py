@@ -1,4 +1,5 @@
-"""JSON answers as the agencies send them, precomputed and cached per citizen.
+"""Answers as the agencies send them (JSON, or XML where `content_type` says), precomputed and
+cached per citizen.
 
 Benchmarks hit the sandbox thousands of times a second; an answer is encoded once per
 citizen and served from an lru_cache afterwards.
@@ -17,14 +18,15 @@ CACHE_SIZE = 50_000
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A ready-to-send JSON answer."""
+    """A ready-to-send answer."""
 
     status: int
     body: bytes
+    content_type: str = "application/json"
 
     def response(self) -> web.Response:
         return web.Response(
-            status=self.status, body=self.body, content_type="application/json", charset="utf-8"
+            status=self.status, body=self.body, content_type=self.content_type, charset="utf-8"
         )
 
 

@@ -38,6 +38,7 @@ class Profile:
     sana: bool = False
     notices: int = 0
     military_status: str | None = None  # None: no military-service record (404)
+    deeds: int = 0  # property deeds at the land registry
     quirks: bool = True  # small real-life inconsistencies (e.g. a bill in the father's name)
 
 
@@ -85,4 +86,5 @@ def random_profile(rng: random.Random, gender: str, birth_year: int) -> Profile:
         sana=sana,
         notices=rng.choices((0, 1, 2, 4), weights=(40, 35, 15, 10))[0] if sana else 0,
         military_status=_military_status(rng, gender, age),
+        deeds=rng.choices((0, 1, 2, 3, 7, 12), weights=(45, 30, 12, 7, 4, 2))[0] if adult else 0,
     )

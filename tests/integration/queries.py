@@ -26,6 +26,8 @@ CITIZEN_FIELDS = f"""
     judicialNotices {{ unreadCount items {{ noticeId title issuedAt {DATE} read }} {SOURCE} }}
     militaryService {{ status cardNumber {SOURCE} }}
     tax {{ status filings {{ year status }} {SOURCE} }}
+    deeds {{ items {{ deedNumber kind unit address share {{ numerator denominator dang }}
+                     issuedAt {DATE} }} {SOURCE} }}
   }}
 """
 

@@ -21,6 +21,7 @@ from domain.models import (
     Address,
     Bill,
     BillKind,
+    Deed,
     EducationRecord,
     Employer,
     Gender,
@@ -33,6 +34,8 @@ from domain.models import (
     MilitaryStatus,
     MobileMatch,
     Person,
+    PropertyKind,
+    PropertyShare,
     SocialSecurityRecord,
     TaxFiling,
     TaxRecord,
@@ -235,6 +238,40 @@ async def test_traffic_police_fetches_later_pages_concurrently(
     assert sandbox.calls("traffic-police") == 3
 
 
+def _expected_deeds(p: SandboxPerson) -> list[Deed]:
+    return [
+        Deed(
+            deed_number=d.deed_no,
+            kind=PropertyKind(d.kind),
+            unit=d.plaque,
+            address=d.address,
+            share=PropertyShare.of(d.dang / 6),
+            issued_at=d.issued_at.togregorian(),
+        )
+        for d in p.deeds
+    ]
+
+
+async def test_land_registry_walks_every_page(agencies: Connectors, sandbox: Sandbox) -> None:
+    """Seven deeds come in pages of five: two requests, the second after the first's cursor, and
+    the deeds oldest first with Persian digits made ASCII."""
+    sandbox.reset_calls()
+    deeds = await _value(agencies.land_registry.fetch_deeds(COMPLETE), "land-registry")
+    assert deeds == _expected_deeds(person_for(COMPLETE))
+    assert len(deeds) == 7
+    assert sandbox.calls("land-registry") == 2
+    assert [d.issued_at for d in deeds] == sorted(d.issued_at for d in deeds)
+    assert {d.share.dang for d in deeds} == {6.0, 3.0}  # some owned whole, one half
+    assert all(d.unit.isascii() and d.deed_number.isdigit() for d in deeds)
+
+
+async def test_land_registry_owners_of_nothing(agencies: Connectors, sandbox: Sandbox) -> None:
+    sandbox.reset_calls()
+    for code in (SPARSE, UNKNOWN):
+        assert await _value(agencies.land_registry.fetch_deeds(code), "land-registry") == []
+    assert sandbox.calls("land-registry") == 2
+
+
 async def test_tax(agencies: Connectors) -> None:
     t = person_for(COMPLETE).tax
     assert t is not None
@@ -385,6 +422,8 @@ async def test_sampled_citizens_map_like_the_oracle(agencies: Connectors) -> Non
         notices = await _found(a.judiciary.fetch_notices(code))
         expected_notices = None if p.notices is None else len(p.notices)
         assert (None if notices is None else len(notices)) == expected_notices, code
+        deeds = await _value(a.land_registry.fetch_deeds(code), "land-registry")
+        assert deeds == _expected_deeds(p), code
         military = await _found(a.military_service.fetch_status(code))
         assert (military is None) == (p.military is None), code
         if military is not None and p.military is not None:
@@ -411,6 +450,7 @@ _OPERATIONS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "education": [("fetch_records", (COMPLETE,))],
     "judiciary": [("fetch_notices", (COMPLETE,))],
     "military-service": [("fetch_status", (COMPLETE,))],
+    "land-registry": [("fetch_deeds", (COMPLETE,))],
 }
 
 

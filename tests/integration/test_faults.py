@@ -64,6 +64,33 @@ async def test_failing_utility_marks_its_source_unavailable(
     assert body["data"]["me"]["profile"]["firstName"]
 
 
+DEEDS = """{ me {
+  profile { firstName }
+  records { deeds { items { deedNumber share { dang } } source { stale } }
+            tax { status } }
+} }"""
+
+
+@pytest.mark.parametrize("mode", FAULTS)
+async def test_failing_land_registry_costs_only_the_deeds(
+    gateway: RunningGateway, mode: str
+) -> None:
+    """The sixteenth agency fails like the others: its XML pages broken, refused, late or
+    limited cost `records.deeds` alone, with the code of the fault."""
+    fault, code = FAULTS[mode]
+    await gateway.sandbox.set_fault("land-registry", fault)
+    status, body = await gateway.query(DEEDS, token=gateway.token(COMPLETE), headers=DEADLINE)
+    assert status == 200
+    me = body["data"]["me"]
+    assert me["records"]["deeds"] is None
+    assert me["records"]["tax"]["status"] and me["profile"]["firstName"]
+    [error] = body["errors"]
+    assert error["path"] == ["me", "records", "deeds"]
+    assert error["extensions"]["code"] == code
+    assert error["extensions"]["agency"] == "land-registry"
+    assert "Traceback" not in str(body) and "127.0.0.1" not in str(body)
+
+
 async def test_transient_failures_are_retried(gateway: RunningGateway) -> None:
     token = gateway.token(COMPLETE)
     # Every answer is a 500, 502, 503 or 504; only the last three are worth repeating.

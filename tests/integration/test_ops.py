@@ -22,7 +22,7 @@ async def test_ops_sees_every_agency_and_can_force_a_circuit(gateway: RunningGat
     ops = gateway.service_token("ops-dashboard", ["ops"])
     _, body = await gateway.query(STATUS, token=ops)
     agencies = {a["id"]: a for a in body["data"]["agencies"]}
-    assert len(agencies) == 15
+    assert len(agencies) == 16
     assert agencies["water"]["circuit"] == "CLOSED" and agencies["water"]["up"] is None
 
     _, body = await gateway.query(FORCE, token=ops, variables={"agency": "water", "state": "OPEN"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from domain.digits import to_ascii_digits
 from sandbox import PERSONAS, person_for
 from tests.integration.queries import BILLS, ME, PROFILE
 from tests.support.gateway import RunningGateway, running_gateway
@@ -12,7 +13,7 @@ COMPLETE = PERSONAS["complete"]
 AGENCIES = {
     "civil-registry", "post", "shahkar", "water", "electricity", "gas", "telecom",
     "traffic-police", "tax", "licensing-portal", "social-security", "health-insurance",
-    "education", "judiciary", "military-service",
+    "education", "judiciary", "military-service", "land-registry",
 }  # fmt: skip
 
 
@@ -31,7 +32,7 @@ def _sources(node: object) -> set[str]:
     return found
 
 
-async def test_me_answers_from_all_fifteen_agencies(gateway: RunningGateway) -> None:
+async def test_me_answers_from_all_sixteen_agencies(gateway: RunningGateway) -> None:
     person = person_for(COMPLETE)
     status, body = await gateway.query(
         ME, token=gateway.token(COMPLETE), variables={"mobile": "+98 912 123 4567"}
@@ -81,9 +82,21 @@ async def test_me_answers_from_all_fifteen_agencies(gateway: RunningGateway) -> 
     assert records["militaryService"]["status"] == "COMPLETED"
     assert records["tax"]["status"] in {"ACTIVE", "INACTIVE"}
 
+    deeds = records["deeds"]["items"]
+    assert [d["deedNumber"] for d in deeds] == [d.deed_no for d in person.deeds]
+    assert len(deeds) == 7  # two pages at the registry, walked by its cursor
+    first, held = deeds[0], person.deeds[0]
+    assert first["issuedAt"]["jalali"] == f"{held.issued_at:%Y/%m/%d}"
+    assert first["unit"] == held.plaque == to_ascii_digits(first["unit"])
+    assert first["address"] == held.address  # Persian digits on the registry's wire, ASCII here
+    for deed, held in zip(deeds, person.deeds, strict=True):
+        share = deed["share"]
+        assert share["numerator"] / share["denominator"] == held.dang / 6
+        assert share["dang"] == float(held.dang)
+
 
 async def test_agencies_are_called_concurrently() -> None:
-    """With every agency taking 150 ms, the whole query costs about one agency, not fifteen."""
+    """With every agency taking 150 ms, the whole query costs about one agency, not sixteen."""
     async with running_gateway(sandbox_latency_ms=(150, 150)) as gw:
         started = time.perf_counter()
         status, body = await gw.query(
@@ -91,7 +104,8 @@ async def test_agencies_are_called_concurrently() -> None:
         )
         elapsed = time.perf_counter() - started
     assert status == 200 and "errors" not in body
-    # Sequential calls would take >= 15 x 0.15 s (plus traffic-police pages); allow generous noise.
+    # Sequential calls would take >= 16 x 0.15 s (plus traffic-police and land-registry pages,
+    # the registry's one after another); allow generous noise.
     assert elapsed < 1.5, f"fan-out took {elapsed:.2f} s"
 
 

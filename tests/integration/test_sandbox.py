@@ -442,4 +442,4 @@ async def test_same_person_everywhere(sandbox: Sandbox, http: aiohttp.ClientSess
             assert item["holderName"].replace("ي", "ی").replace("ك", "ک") == person.full_name
         if person.gender == "female":
             assert (await agency_json(http, sandbox, "military-service", code))[0] == 404
-    assert len(AGENCY_IDS) == 15
+    assert len(AGENCY_IDS) == 16

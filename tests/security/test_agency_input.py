@@ -15,7 +15,20 @@ from sandbox.malformed import OVERSIZED_BYTES
 from tests.support.gateway import running_gateway
 
 COMPLETE = PERSONAS["complete"]
-QUERY = "{ me { profile { firstName } address { postalCode } } }"
+QUERY = (
+    "{ me { profile { firstName } address { postalCode } records { deeds { items { unit } } } } }"
+)
+PATHS = {
+    "profile": ["me", "profile"],
+    "address": ["me", "address"],
+    "deeds": ["me", "records", "deeds"],
+}
+
+
+def _at(data: dict, path: list[str]) -> object:
+    for key in path:
+        data = data[key]
+    return data
 
 
 def _rss_mb() -> float:
@@ -24,7 +37,10 @@ def _rss_mb() -> float:
 
 
 @pytest.mark.parametrize("kind", ["xml_bomb", "external_entity", "oversized"])
-@pytest.mark.parametrize("agency,path", [("civil-registry", "profile"), ("post", "address")])
+@pytest.mark.parametrize(
+    "agency,path",
+    [("civil-registry", "profile"), ("post", "address"), ("land-registry", "deeds")],
+)
 async def test_hostile_agency_answer_costs_only_its_field(
     kind: str, agency: str, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -38,12 +54,11 @@ async def test_hostile_agency_answer_costs_only_its_field(
         grown = _rss_mb() - before
 
         assert status == 200
-        me = body["data"]["me"]
-        assert me[path] is None
-        other = "address" if path == "profile" else "profile"
-        assert me[other] is not None
+        assert _at(body["data"], PATHS[path]) is None
+        for other in set(PATHS) - {path}:
+            assert _at(body["data"], PATHS[other]) is not None
         [error] = body["errors"]
-        assert error["path"] == ["me", path]
+        assert error["path"] == PATHS[path]
         assert error["extensions"]["code"] == "AGENCY_BAD_RESPONSE"
         assert error["extensions"]["agency"] == agency
         assert "passwd" not in str(body) and "lol" not in str(body)

@@ -41,7 +41,8 @@ CHAIN_KEY = chain_key(KEY_SECRET.encode())
 
 READ = """query($nc: String!, $purpose: String!) {
   citizen(nationalCode: $nc, purpose: $purpose) {
-    profile { firstName } bills { complete } records { tax { status } } } }"""
+    profile { firstName } bills { complete }
+    records { tax { status } deeds { items { unit } } } } }"""
 ME = "{ me { profile { firstName } address { city } } }"
 LOG = """query($first: Int!, $after: String) { me { accessLog(first: $first, after: $after) {
   items { client at purpose agencies fields outcome } pageInfo { endCursor hasNextPage } } } }"""
@@ -160,9 +161,10 @@ async def test_every_access_to_personal_data_has_exactly_one_record(tmp_path: Pa
         assert record["chain"] == "gw-test"
     first = next(iter(expect))
     assert by_request[first]["agencies"] == [
-        "civil-registry", "electricity", "gas", "tax", "telecom", "traffic-police", "water"
+        "civil-registry", "electricity", "gas", "land-registry", "tax", "telecom",
+        "traffic-police", "water",
     ]  # fmt: skip
-    assert by_request[first]["fields"] == ["bills", "profile", "records.tax"]
+    assert by_request[first]["fields"] == ["bills", "profile", "records.deeds", "records.tax"]
     assert [r["seq"] for r in records] == list(range(len(records)))
 
     text = path.read_text(encoding="utf-8")
@@ -237,6 +239,7 @@ async def _check_access_log(gw: RunningGateway) -> None:
     item = page["items"][0]
     assert item["client"] == "caseworker-app" and item["outcome"] == "OK"
     assert "civil-registry" in item["agencies"] and "records.tax" in item["fields"]
+    assert "land-registry" in item["agencies"] and "records.deeds" in item["fields"]
     await _ask(gw, READ, service, {"nc": A, "purpose": "review 3"})  # arrives between pages
     page = await _log(gw, a, 2, page["pageInfo"]["endCursor"])
     assert [i["purpose"] for i in page["items"]] == ["review 0"]

@@ -32,6 +32,7 @@ SELECTIONS = {
     "Records.healthInsurance": "records { healthInsurance { covered } }",
     "Records.judicialNotices": "records { judicialNotices { unreadCount } }",
     "Records.tax": "records { tax { status } }",
+    "Records.deeds": "records { deeds { items { deedNumber share { dang } } } }",
     "Me.accessLog": "accessLog { items { client } }",
 }
 
@@ -71,6 +72,11 @@ def forbidden(body: dict) -> list[dict]:
 
 def test_every_guarded_field_has_a_query() -> None:
     assert set(SELECTIONS) == set(LEVELS)
+
+
+def test_property_deeds_need_the_strong_level() -> None:
+    """Who owns which property is as sensitive as their taxes: level 3."""
+    assert LEVELS["Records.deeds"] == LEVELS["Records.tax"] == 3
 
 
 @pytest.mark.parametrize("field", sorted(LEVELS))

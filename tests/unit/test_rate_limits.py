@@ -90,7 +90,7 @@ def test_default_budgets_allow_a_home_screen_and_refreshes_but_not_a_loop() -> N
     assert 30 <= per_minute[60] <= 120  # tens of requests a minute
     assert 10 <= per_minute[1] <= 30  # a burst of a home screen's queries, not 300
     lookups = parse_limits(citizen.lookups)[0]
-    assert lookups.amount >= 5 * 17  # five full `me` queries a minute
+    assert lookups.amount >= 5 * 18  # five full `me` queries (18 lookups each) a minute
     assert parse_limits(citizen.shahkar)[0].amount <= 20
 
 

@@ -35,10 +35,16 @@ RECORDS = {
     "Employer": m.Employer,
     "JudicialNotice": m.JudicialNotice,
     "TaxFiling": m.TaxFiling,
+    "Deed": m.Deed,
+    "PropertyShare": m.PropertyShare,
 }
 RENAMED = {("Bill", "amount_rial"): "amount"}
 LEFT_OUT = {("TaxStatus", "debts")}  # debts are bills: they are listed under `bills`
-COMPUTED = {"MobileCheck": {"matches"}, "JudicialNotices": {"unreadCount"}}
+COMPUTED = {
+    "MobileCheck": {"matches"},
+    "JudicialNotices": {"unreadCount"},
+    "PropertyShare": {"dang"},
+}
 RESOLVED = {("JudicialNotices", "unreadCount"), ("SourceStatus", "error")}
 """The only fields below an agency-backed field that run a resolver of ours: both computed once
 per list or part, not per item."""
