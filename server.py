@@ -34,6 +34,7 @@ from connectors.registry import Connectors, build_connectors
 from domain.errors import InvalidInput
 from observability.auditor import Auditor
 from observability.health import health_routes
+from observability.logs import configure_logging
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
 from ratelimits.lifecycle import open_rate_limiter
@@ -306,8 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValidationError, json.JSONDecodeError) as exc:
         print(f"configuration error: {configuration_errors(exc)}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    configure_logging(
+        settings.log_level, settings.log_format, production=settings.mode == "production"
     )
     if args.command in ("dev-token", "service-token"):
         try:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text", "auto"] = Field(
+        "auto", description="json lines, or text; auto: text on a terminal in development"
+    )
 
     agency_urls: dict[str, str] = Field(
         default_factory=dict,

@@ -28,10 +28,14 @@ def bearer_token(value: object) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise Unauthenticated("the Authorization value must be `Bearer <token>`")
+        raise Unauthenticated(
+            "the Authorization value must be `Bearer <token>`", reason="malformed"
+        )
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("the Authorization value must be `Bearer <token>`")
+        raise Unauthenticated(
+            "the Authorization value must be `Bearer <token>`", reason="malformed"
+        )
     return token.strip()
 
 
@@ -68,7 +72,8 @@ class ConnectionAuth:
         if self._token is None:
             return None
         if self._expires_at is not None and not self._clock() < self._expires_at:
-            raise Unauthenticated("the bearer token has expired")  # `not <`: NaN is expired
+            # `not <`: NaN is expired
+            raise Unauthenticated("the bearer token has expired", reason="expired")
         return await self._verifier.verify(self._token)
 
     async def close(self) -> None:

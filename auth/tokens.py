@@ -93,13 +93,13 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError as exc:
-            raise Unauthenticated("the bearer token is not valid") from exc
+            raise Unauthenticated("the bearer token is not valid", reason="malformed") from exc
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
-            raise Unauthenticated("the bearer token is not valid")
+            raise Unauthenticated("the bearer token is not valid", reason="malformed")
         group = self._issuers.group_of(unverified.get("iss"))  # only to choose the keys
         if group is None:
-            raise Unauthenticated("the bearer token is not valid")
+            raise Unauthenticated("the bearer token is not valid", reason="untrusted")
         keys = await group.keys.candidates(kid, header.get("alg"))
         claims = self._decode(token, keys, group)
         expires_at = self._check_times(claims)
@@ -123,7 +123,9 @@ class TokenVerifier:
                 failure = exc  # another candidate key may match
             except jwt.InvalidTokenError as exc:
                 raise Unauthenticated("the bearer token is not valid") from exc
-        raise Unauthenticated("the bearer token is not signed by a trusted key") from failure
+        raise Unauthenticated(
+            "the bearer token is not signed by a trusted key", reason="untrusted"
+        ) from failure
 
     def _check_times(self, claims: dict[str, Any]) -> float:
         """Check exp/iat/nbf against the clock; returns `exp`."""
@@ -131,13 +133,15 @@ class TokenVerifier:
         exp, iat = _numeric_date(claims["exp"]), _numeric_date(claims["iat"])
         nbf = _numeric_date(claims["nbf"]) if "nbf" in claims else iat
         if exp <= now - leeway:
-            raise Unauthenticated("the bearer token has expired")
+            raise Unauthenticated("the bearer token has expired", reason="expired")
         if iat > now + leeway or nbf > now + leeway:
-            raise Unauthenticated("the bearer token is not valid yet")
+            raise Unauthenticated("the bearer token is not valid yet", reason="not_yet_valid")
         if exp - iat > max_age:
-            raise Unauthenticated(f"the bearer token lives longer than {max_age} s")
+            raise Unauthenticated(
+                f"the bearer token lives longer than {max_age} s", reason="lifetime"
+            )
         if now - iat > max_age + leeway:
-            raise Unauthenticated("the bearer token is too old")
+            raise Unauthenticated("the bearer token is too old", reason="lifetime")
         return exp
 
     def _principal(

@@ -137,7 +137,15 @@ class InvalidInput(PanjerehError):
 
 
 class Unauthenticated(PanjerehError):
-    """No valid bearer token was presented."""
+    """No valid bearer token was presented.
+
+    `reason` is a bounded word for ops (the `reason` label of `panjereh_auth_failures_total`):
+    `missing`, `malformed`, `untrusted`, `invalid`, `expired`, `not_yet_valid` or `lifetime`.
+    """
+
+    def __init__(self, message: str, *, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Forbidden(PanjerehError):

@@ -1,15 +1,31 @@
 """Every Prometheus metric of Panjereh, defined once (DESIGN §6).
 
 Metrics live in a per-app `CollectorRegistry` so that several gateways in one process (tests, the
-benchmark) never collide on the global registry. Label values are bounded: agency ids, outcome and
-result names, cache kinds. Never a national code, query text or operation name.
+benchmark) never collide on the global registry; the process, platform and garbage-collector
+collectors prometheus-client puts on its global registry are registered on this one too, so
+`process_*` and `python_*` series are scraped with ours. No `_created` series: they double every
+counter's series count and no rule reads them (prometheus-client's switch is process-wide).
+Label values are bounded: agency ids, outcome and result names, cache kinds, auth failure reasons.
+Never a national code, query text or operation name.
 """
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass, field
+from importlib import metadata
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 
 __all__ = ["Metrics"]
 
@@ -23,7 +39,13 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        disable_created_metrics()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        self.build_info = Info("panjereh_build", "Version of Panjereh and of Python.", registry=r)
+        self.build_info.info({"version": _version(), "python": platform.python_version()})
         self.agency_requests = Counter(
             "panjereh_agency_requests_total",
             "Upstream calls to an agency by outcome (one per attempt).",
@@ -98,7 +120,10 @@ class Metrics:
         )
         self.graphql_requests = Counter(
             "panjereh_graphql_requests_total",
-            "GraphQL requests by outcome (ok, partial, error).",
+            "GraphQL requests by outcome: ok (answered; `not found` is an answer), partial (some "
+            "fields failed for an agency or a fault of ours), client_error (refused for the "
+            "request or its caller: token, input, query, limits, 4xx/429), error (nothing "
+            "answered, for an agency or a fault of ours).",
             ["outcome"],
             registry=r,
         )
@@ -113,6 +138,37 @@ class Metrics:
             "panjereh_graphql_request_duration_seconds",
             "Duration of a GraphQL request.",
             buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.graphql_in_flight = Gauge(
+            "panjereh_graphql_requests_in_flight",
+            "GraphQL requests over HTTP being answered right now.",
+            registry=r,
+        )
+        self.auth_failures = Counter(
+            "panjereh_auth_failures_total",
+            "Requests and WebSocket connections refused for their token, by reason: missing, "
+            "malformed, untrusted (issuer or key), invalid (claims), expired, not_yet_valid, "
+            "lifetime (longer or older than allowed).",
+            ["reason"],
+            registry=r,
+        )
+        self.agency_bulkhead_in_use = Gauge(
+            "panjereh_agency_bulkhead_in_use",
+            "Call slots of an agency's bulkhead held right now.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_bulkhead_capacity = Gauge(
+            "panjereh_agency_bulkhead_capacity",
+            "Call slots of an agency's bulkhead (its policy's max_concurrent).",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_circuit_forced = Gauge(
+            "panjereh_agency_circuit_forced",
+            "1 while ops hold the agency's circuit (OPEN or CLOSED), 0 while the breaker decides.",
+            ["agency"],
             registry=r,
         )
 
@@ -151,6 +207,15 @@ class Metrics:
         """Create every agency's series up front, so dashboards see zeros instead of gaps."""
         for agency in agency_ids:
             self.agency_circuit_state.labels(agency).set(0)
+            self.agency_circuit_forced.labels(agency).set(0)
+            self.agency_bulkhead_in_use.labels(agency).set(0)
             self.agency_retries.labels(agency)
             self.stale_served.labels(agency)
             self.agency_request_duration.labels(agency)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("panjereh")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"

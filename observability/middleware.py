@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from observability.logs import REQUEST_ID_VAR
+
 __all__ = [
     "REQUEST_ID",
     "REQUEST_ID_HEADER",
@@ -52,23 +54,47 @@ def new_request_id() -> str:
             return candidate
 
 
+_POLLS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes, every few seconds from every watcher: logged at DEBUG, not INFO."""
+
+
 @web.middleware
 async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id (echoed back) and log one line for it: no query text, no body."""
+    """Give every request an id (echoed back, and on every log line the request causes) and
+    log one line for it: no query text, no body, no query string."""
     request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
     request[REQUEST_ID] = request_id
-    started = time.perf_counter()
-    response = await handler(request)
-    response.headers[REQUEST_ID_HEADER] = request_id
-    log.info(
-        "%s %s %s %.1fms id=%s",
-        request.method,
-        request.path,
-        response.status,
-        (time.perf_counter() - started) * 1000,
-        request_id,
-    )
-    return response
+    token = REQUEST_ID_VAR.set(request_id)
+    try:
+        started = time.perf_counter()
+        response = await handler(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        path = _route_path(request)
+        log.log(
+            logging.DEBUG if path in _POLLS else logging.INFO,
+            "%s %s %s %.1fms",
+            request.method,
+            path,
+            response.status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status,
+                "duration_ms": duration_ms,
+            },
+        )
+        return response
+    finally:
+        REQUEST_ID_VAR.reset(token)
+
+
+def _route_path(request: web.Request) -> str:
+    """The route's path, or a fixed word for a path that matched none: a client may put
+    anything in a path, a national code included."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(unmatched)"
 
 
 @web.middleware

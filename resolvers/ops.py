@@ -19,7 +19,7 @@ def require_ops(ctx: GatewayContext) -> str:
     """The ops client's id, or UNAUTHENTICATED/FORBIDDEN."""
     principal = ctx.principal
     if principal is None:
-        raise Unauthenticated("a bearer token is required")
+        raise Unauthenticated("a bearer token is required", reason="missing")
     if principal.kind is not PrincipalKind.SERVICE or not principal.has(Scope.OPS):
         raise Forbidden(f"agency status needs a service token with scope {Scope.OPS}")
     return principal.subject

@@ -24,7 +24,7 @@ def my_code(ctx: GatewayContext, key: str = "me") -> str:
     noted in the request's audit trail under the response `key`."""
     principal = ctx.principal
     if principal is None:
-        raise Unauthenticated("a bearer token is required")
+        raise Unauthenticated("a bearer token is required", reason="missing")
     if principal.kind is not PrincipalKind.CITIZEN or principal.national_code is None:
         raise Forbidden("`me` is for citizen tokens; service clients use `citizen`")
     ctx.audit.opened(key, "me", principal.national_code)
@@ -40,7 +40,7 @@ def citizen_code(
     code = parse_national_code(national_code)
     principal = ctx.principal
     if principal is None:
-        raise Unauthenticated("a bearer token is required")
+        raise Unauthenticated("a bearer token is required", reason="missing")
     try:
         stated = validate_purpose(purpose)
     except InvalidInput:

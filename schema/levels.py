@@ -49,7 +49,7 @@ class _AtLeast(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         if principal is None:
-            raise Unauthenticated("a bearer token is required")
+            raise Unauthenticated("a bearer token is required", reason="missing")
         if not principal.meets(self.level):
             raise InsufficientLevel(self.level, principal.level)
         return True

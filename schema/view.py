@@ -33,6 +33,7 @@ from domain.errors import BadRequest, RateLimited, Unauthenticated
 from observability.audit_trail import AccessTrail
 from observability.auditor import Auditor
 from observability.metrics import Metrics
+from observability.request_outcome import RequestOutcome, classify
 from ratelimits.limiter import RateLimiter
 from ratelimits.refusal import too_many_requests
 from resolvers.context import GatewayContext, RequestLoaders
@@ -77,9 +78,19 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         self._rate_limiter = rate_limiter
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._answer(request)  # a connection, not a request in flight
+        with self._metrics.graphql_in_flight.track_inprogress():
+            response = await self._answer(request)
+        if response.status >= 400 and response.status != 500:  # refused before GraphQL ran
+            self._metrics.graphql_requests.labels(RequestOutcome.CLIENT_ERROR).inc()
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             request[_PRINCIPAL] = await self._authenticate(request)
         except Unauthenticated as exc:
+            self._metrics.auth_failures.labels(exc.reason).inc()
             # A refused token is an anonymous attempt: counted by address, so that guessing
             # tokens or spraying signatures is bounded like any other anonymous request.
             refused = await self._count(None, request)
@@ -175,6 +186,8 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         result = await execute_persisted(
             self._persisted, request_data, request=request, response=sub_response, run=run
         )
+        if not ran and sub_response.status < 400:  # answered by the gate without running
+            self._metrics.graphql_requests.labels(classify(result.errors, result.data)).inc()
         if self._responses is not None and ran and not result.errors:
             data = ran[0]
             await self._responses.offer(
@@ -240,6 +253,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             token = bearer_token(value or context.request.headers.get("Authorization"))
             context.principal = await context.connection.accept(token)
         except Unauthenticated as exc:
+            self._metrics.auth_failures.labels(exc.reason).inc()
             raise ConnectionRejectionError(
                 {"message": exc.message, "extensions": error_extensions(exc)}
             ) from exc

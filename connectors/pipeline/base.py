@@ -68,6 +68,8 @@ M = TypeVar("M", bound=BaseModel)
 C = TypeVar("C", bound="AgencyConnector")
 
 _TRANSIENT_STATUSES = frozenset({502, 503, 504})
+_QUIET = frozenset({Outcome.OK, Outcome.NOT_FOUND, Outcome.CANCELLED})
+"""Attempt outcomes logged at DEBUG; every other one is a WARNING line."""
 
 
 class AgencyConnector:
@@ -107,6 +109,8 @@ class AgencyConnector:
         self.retry_budget = RetryBudget(self.policy.retry_budget, clock=clock)
         self.up: bool | None = None
         self._bulkhead = asyncio.Semaphore(self.policy.max_concurrent)
+        self._slots_in_use = metrics.agency_bulkhead_in_use.labels(self.agency_id)
+        metrics.agency_bulkhead_capacity.labels(self.agency_id).set(self.policy.max_concurrent)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -171,7 +175,9 @@ class AgencyConnector:
 
     def _on_circuit_change(self, agency: str, old: CircuitState, new: CircuitState) -> None:
         self.metrics.agency_circuit_state.labels(agency).set(int(new))
-        log.warning("circuit of %s: %s -> %s", agency, old.name, new.name)
+        self.metrics.agency_circuit_forced.labels(agency).set(int(self.breaker.forced))
+        if old != new:
+            log.warning("circuit of %s: %s -> %s", agency, old.name, new.name)
 
     async def _attempt(self, call: _Call[T]) -> T:
         """One attempt: admitted by the breaker and the bulkhead, bounded by the timeout, its
@@ -225,9 +231,11 @@ class AgencyConnector:
             raise AgencyRejected(
                 self.agency_id, f"too many calls to {self.agency_id} are in flight"
             ) from exc
+        self._slots_in_use.inc()
         try:
             yield
         finally:
+            self._slots_in_use.dec()
             self._bulkhead.release()
 
     def _interpret(self, call: _Call[T], body: bytes) -> T:
@@ -283,6 +291,14 @@ class AgencyConnector:
             self.breaker.record(verdict)
         m.agency_requests.labels(agency, outcome).inc()
         m.agency_request_duration.labels(agency).observe(seconds)
+        log.log(
+            logging.DEBUG if outcome in _QUIET else logging.WARNING,
+            "agency call %s %s %.1fms",
+            agency,
+            outcome.value,
+            seconds * 1000,
+            extra={"agency": agency, "outcome": outcome.value, "duration_ms": seconds * 1000},
+        )
         up = outcome.up
         if up is not None:
             self.up = up

@@ -144,13 +144,14 @@ class CircuitBreaker:
             self._probes_started -= 1
 
     def force(self, state: CircuitState | None) -> None:
-        """Ops override: hold the circuit OPEN or CLOSED, or release it (None)."""
+        """Ops override: hold the circuit OPEN or CLOSED, or release it (None). The listener
+        hears every override, even one that leaves the state as it was (it was forced)."""
         before = self.state
         self._forced = state
         if state is None:
-            self._move(CircuitState.CLOSED)
-        elif state != before and self._listener:
-            self._listener(self.agency, before, state)
+            self._move(CircuitState.CLOSED, notify=False)
+        if self._listener:
+            self._listener(self.agency, before, self.state)
 
     def _open(self) -> None:
         p = self.policy
@@ -158,12 +159,12 @@ class CircuitBreaker:
         self._open_until = self._clock() + p.open_s * jitter
         self._move(CircuitState.OPEN)
 
-    def _move(self, new: CircuitState) -> None:
+    def _move(self, new: CircuitState, *, notify: bool = True) -> None:
         old = self._state
         self._state = new
         self._probes_started = self._probes_ok = 0
         if new is CircuitState.CLOSED:
             self._outcomes.clear()
             self._failures = 0
-        if old != new and self._listener:
+        if notify and old != new and self._listener:
             self._listener(self.agency, old, new)

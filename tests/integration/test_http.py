@@ -14,7 +14,7 @@ from aiohttp import web
 
 from auth.tokens import TokenIssuer, TokenVerifier
 from sandbox import PERSONAS
-from server import METRICS, create_app
+from server import create_app
 from settings import Settings
 from tests.integration.queries import ME, PROFILE
 from tests.support.gateway import RunningGateway, running_gateway
@@ -118,19 +118,6 @@ def test_cli_dev_token_rejects_an_invalid_code_clearly() -> None:
     result = _cli("dev-token", "0012345670")
     assert result.returncode == 2
     assert "check digit" in result.stderr and "Traceback" not in result.stderr
-
-
-async def test_request_outcomes_are_counted(gateway: RunningGateway) -> None:
-    await gateway.query(PROFILE)  # unauthenticated: nothing answered
-    await gateway.query(
-        '{ me { profile { firstName } mobileCheck(mobile: "1") { matches } } }',
-        token=gateway.token(COMPLETE),
-    )  # the profile answered, the mobile check did not
-    await gateway.query(PROFILE, token=gateway.token(COMPLETE))
-    registry = gateway.app[METRICS].registry
-    for outcome in ("error", "partial", "ok"):
-        value = registry.get_sample_value("panjereh_graphql_requests_total", {"outcome": outcome})
-        assert value == 1, outcome
 
 
 async def test_production_mode_hides_the_schema(tmp_path: Path) -> None:

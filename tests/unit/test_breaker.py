@@ -121,6 +121,21 @@ def test_ops_can_force_and_release(breaker: CircuitBreaker) -> None:
     assert breaker.state is CircuitState.CLOSED and not breaker.forced
 
 
+def test_every_override_and_its_release_reach_the_listener(
+    breaker: CircuitBreaker, changes: list
+) -> None:
+    """The gauges follow the listener: releasing a forced OPEN must say CLOSED again (it used to
+    stay silent, leaving `agency_circuit_state` at 2), and forcing CLOSED must be heard too."""
+    breaker.force(CircuitState.OPEN)
+    breaker.force(None)
+    breaker.force(CircuitState.CLOSED)
+    assert changes == [
+        (CircuitState.CLOSED, CircuitState.OPEN),
+        (CircuitState.OPEN, CircuitState.CLOSED),
+        (CircuitState.CLOSED, CircuitState.CLOSED),
+    ]
+
+
 def test_an_abandoned_probe_frees_its_slot(breaker: CircuitBreaker, clock: Clock) -> None:
     _fail(breaker, 4)
     clock.now += 6.1
