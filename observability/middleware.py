@@ -67,27 +67,36 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
     token = REQUEST_ID_VAR.set(request_id)
     try:
         started = time.perf_counter()
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:  # 404, 405, redirects: answered, so logged too
+            exc.headers[REQUEST_ID_HEADER] = request_id
+            _log_access(request, exc.status, started)
+            raise
         response.headers[REQUEST_ID_HEADER] = request_id
-        duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        path = _route_path(request)
-        log.log(
-            logging.DEBUG if path in _POLLS else logging.INFO,
-            "%s %s %s %.1fms",
-            request.method,
-            path,
-            response.status,
-            duration_ms,
-            extra={
-                "method": request.method,
-                "path": path,
-                "status": response.status,
-                "duration_ms": duration_ms,
-            },
-        )
+        _log_access(request, response.status, started)
         return response
     finally:
         REQUEST_ID_VAR.reset(token)
+
+
+def _log_access(request: web.Request, status: int, started: float) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    path = _route_path(request)
+    log.log(
+        logging.DEBUG if path in _POLLS else logging.INFO,
+        "%s %s %s %.1fms",
+        request.method,
+        path,
+        status,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+        },
+    )
 
 
 def _route_path(request: web.Request) -> str:
