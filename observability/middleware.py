@@ -85,11 +85,12 @@ def _log_access(request: web.Request, status: int, started: float) -> None:
     path = _route_path(request)
     log.log(
         logging.DEBUG if path in _POLLS else logging.INFO,
-        "%s %s %s %.1fms",
+        "%s %s %s %.1fms id=%s",
         request.method,
         path,
         status,
         duration_ms,
+        request[REQUEST_ID],
         extra={
             "method": request.method,
             "path": path,
