@@ -106,4 +106,7 @@ def build_connectors(
         for name, cls in _CLASSES.items()
     }
     metrics.declare_agencies(list(AGENCY_IDS))
+    for connector in built.values():
+        capacity = metrics.agency_bulkhead_capacity.labels(connector.agency_id)
+        capacity.set(connector.policy.max_concurrent)
     return Connectors(**built)

@@ -109,8 +109,6 @@ class AgencyConnector:
         self.retry_budget = RetryBudget(self.policy.retry_budget, clock=clock)
         self.up: bool | None = None
         self._bulkhead = asyncio.Semaphore(self.policy.max_concurrent)
-        self._slots_in_use = metrics.agency_bulkhead_in_use.labels(self.agency_id)
-        metrics.agency_bulkhead_capacity.labels(self.agency_id).set(self.policy.max_concurrent)
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -231,11 +229,12 @@ class AgencyConnector:
             raise AgencyRejected(
                 self.agency_id, f"too many calls to {self.agency_id} are in flight"
             ) from exc
-        self._slots_in_use.inc()
+        in_use = self.metrics.agency_bulkhead_in_use.labels(self.agency_id)
+        in_use.inc()
         try:
             yield
         finally:
-            self._slots_in_use.dec()
+            in_use.dec()
             self._bulkhead.release()
 
     def _interpret(self, call: _Call[T], body: bytes) -> T:
