@@ -39,7 +39,7 @@ class Metrics:
         )
         self.agency_up = Gauge(
             "panjereh_agency_up",
-            "1 when the agency's last call got an answer in its format, 0 when it failed.",
+            "1 when the agency's last call or probe got an answer in its format, 0 when it failed.",
             ["agency"],
             registry=r,
         )
