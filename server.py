@@ -219,7 +219,7 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         op_timeout=settings.cache_timeout_s,
     )
     app[PROBER] = prober
-    prober.start()
+    await prober.start()
     try:
         yield
     finally:

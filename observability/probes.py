@@ -78,10 +78,14 @@ class Prober:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Run the ticks in the background, the first one now."""
+    async def start(self) -> None:
+        """Probe every agency once now, so `agency_up` is there when the gateway starts serving
+        (a probe is bounded by `timeout_s`), then every interval in the background."""
         if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="agency-prober")
+            started = self._clock()
+            await self.tick()
+            first = started + self.settings.interval_s
+            self._task = asyncio.create_task(self._every_interval(first), name="agency-prober")
 
     async def stop(self) -> None:
         """Cancel the ticks and wait for them to end: no probe is left running."""
@@ -92,16 +96,21 @@ class Prober:
                 await task
 
     async def run(self) -> None:
-        """Tick every interval, on a fixed cadence (a slow tick is not followed by a drift)."""
+        """Tick now and every interval after, until cancelled."""
+        started = self._clock()
+        await self.tick()
+        await self._every_interval(started + self.settings.interval_s)
+
+    async def _every_interval(self, next_at: float) -> None:
+        """Tick on a fixed cadence from `next_at` (a slow tick is not followed by a drift)."""
         interval = self.settings.interval_s
-        next_at = self._clock()
         while True:
-            await self.tick()
-            next_at += interval
             delay = next_at - self._clock()
             if delay < 0:  # a tick outlasted the interval: start again from now
                 next_at, delay = self._clock(), 0.0
             await self._sleep(delay)
+            await self.tick()
+            next_at += interval
 
     # -- one tick ---------------------------------------------------------------------------
 

@@ -103,7 +103,7 @@ async def test_each_agency_is_probed_once_every_interval() -> None:
     ticks = Ticks(clock, count=3)
     rig = Rig(clock=clock, sleep=ticks)
     rig.transport.add(*[healthy] * 6)
-    rig.prober.start()
+    await rig.prober.start()
     await asyncio.wait_for(ticks.done.wait(), 5)
     await rig.prober.stop()
 
@@ -126,7 +126,7 @@ async def test_a_slow_tick_is_followed_at_once_not_after_a_whole_interval() -> N
         return HEALTHY
 
     rig.transport.add(slow, healthy, healthy, healthy)
-    rig.prober.start()
+    await rig.prober.start()
     await asyncio.wait_for(ticks.done.wait(), 5)
     await rig.prober.stop()
     assert ticks.waits == [0.0, 15.0]
@@ -135,7 +135,7 @@ async def test_a_slow_tick_is_followed_at_once_not_after_a_whole_interval() -> N
 async def test_stop_leaves_no_task_running() -> None:
     rig = Rig()
     rig.transport.add(*[healthy] * 100)
-    rig.prober.start()
+    await rig.prober.start()
     await asyncio.sleep(0)
     await rig.prober.stop()
     assert all(task.get_name() != "agency-prober" for task in asyncio.all_tasks())
