@@ -37,6 +37,7 @@ from observability.health import health_routes
 from observability.logs import configure_logging
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
+from observability.probes import Prober
 from ratelimits.lifecycle import open_rate_limiter
 from ratelimits.limiter import RateLimiter
 from schema import http_input
@@ -62,6 +63,7 @@ SANDBOX = web.AppKey("sandbox", object)
 KEY_SECRET = web.AppKey("key_secret", bytes)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 AUDITOR = web.AppKey("auditor", Auditor)
+PROBER = web.AppKey("prober", Prober)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _audit, _connectors])
+    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _audit, _connectors, _probes])
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -201,6 +203,28 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         finally:
             for each in connectors:
                 await each.close()
+
+
+async def _probes(app: web.Application) -> AsyncIterator[None]:
+    """Every agency probed on an interval, so `agency_up` holds without user traffic."""
+    settings = app[SETTINGS]
+    if not settings.probes.enabled:
+        yield
+        return
+    prober = Prober(
+        app[CONNECTORS],
+        settings.probes,
+        shared=app[CACHE].backend,
+        metrics=app[METRICS],
+        namespace=settings.cache_namespace,
+        op_timeout=settings.cache_timeout_s,
+    )
+    app[PROBER] = prober
+    await prober.start()
+    try:
+        yield
+    finally:
+        await prober.stop()
 
 
 def _response_cache(app: web.Application) -> ResponseCache | None:

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.trust import TokenTrust
 from observability.audit_settings import AuditSettings
+from observability.probe_settings import ProbeSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
@@ -92,6 +93,10 @@ class Settings(BaseSettings):
     )
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    probes: ProbeSettings = Field(
+        default_factory=ProbeSettings, description="Agency health probes (observability.probes)."
+    )
 
     @property
     def embedded_sandbox(self) -> bool:

@@ -61,7 +61,7 @@ class Metrics:
         )
         self.agency_up = Gauge(
             "panjereh_agency_up",
-            "1 when the agency's last call got an answer in its format, 0 when it failed.",
+            "1 when the agency's last call or probe got an answer in its format, 0 when it failed.",
             ["agency"],
             registry=r,
         )
@@ -69,6 +69,31 @@ class Metrics:
             "panjereh_agency_circuit_state",
             "Circuit state of an agency: 0 closed, 1 half-open, 2 open.",
             ["agency"],
+            registry=r,
+        )
+        self.agency_probe_success = Gauge(
+            "panjereh_agency_probe_success",
+            "1 when the agency's last health probe got a healthy answer, else 0.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_probe_duration = Gauge(
+            "panjereh_agency_probe_duration_seconds",
+            "Duration of the agency's last health probe.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_maintenance = Gauge(
+            "panjereh_agency_maintenance",
+            "1 while the agency's last probe found it in announced maintenance (503 with "
+            "Retry-After; agency_up is 0 then), else 0.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_probes = Counter(
+            "panjereh_agency_probes_total",
+            "Health probes this instance made, by outcome (an Outcome value, or maintenance).",
+            ["agency", "outcome"],
             registry=r,
         )
         self.agency_retries = Counter(

@@ -1,31 +1,45 @@
 """The aiohttp middleware that makes an agency misbehave as its fault state says.
 
 It wraps the agency's real handlers, so every fault mode is applied in front of a genuine
-answer (slow answers are real answers, malformed ones are real answers broken).
+answer (slow answers are real answers, malformed ones are real answers broken). The health
+endpoint (`GET /health`, see `sandbox.health`) sits behind the same middleware, so it fails
+exactly as the agency does; its calls are counted apart (`health_calls`) and its random draws
+come from their own stream, so probes change neither `calls` nor a seeded run's faults.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from sandbox import malformed, pages
 from sandbox.faults import AgencyFaults
+from sandbox.health import HEALTH_PATH
 from sandbox.pages import WireStyle
 
 
-def _refusal(state: AgencyFaults, style: WireStyle) -> web.Response | None:
+def _refusal(state: AgencyFaults, style: WireStyle, rng: random.Random) -> web.Response | None:
     """The answer of an agency that refuses this call without doing the work, if it does."""
     spec = state.spec
     if spec.mode == "maintenance":
         return pages.maintenance(spec.retry_after_s)
-    if spec.mode == "flaky" and state.fails():
-        return pages.server_error(style, state.flaky_status())
-    if spec.mode == "rate_limited" and state.fails():
+    if spec.mode == "flaky" and state.fails(rng):
+        return pages.server_error(style, state.flaky_status(rng))
+    if spec.mode == "rate_limited" and state.fails(rng):
         return pages.too_many_requests(style, spec.retry_after_s)
     return None
+
+
+def _count(state: AgencyFaults, health: bool) -> tuple[random.Random, random.Random]:
+    """Count the call where it belongs; the random streams (faults, latency) it draws from."""
+    if health:
+        state.health_calls += 1
+        return state.health_rng, state.health_rng
+    state.calls += 1
+    return state.rng, state.latency_rng
 
 
 def make_fault_middleware(
@@ -36,7 +50,8 @@ def make_fault_middleware(
 
     @web.middleware
     async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        state.calls += 1
+        health = request.path == HEALTH_PATH
+        rng, latency_rng = _count(state, health)
         while True:
             spec = state.spec
             if spec.mode == "down" or state.closing:
@@ -53,16 +68,18 @@ def make_fault_middleware(
                     continue  # released by a fault change: answer as the new fault says
                 return pages.server_error(style, 504)
             break
-        refusal = _refusal(state, style)
+        refusal = _refusal(state, style, rng)
         if refusal is not None:
             return refusal
         if spec.mode == "slow":
-            await asyncio.sleep(state.slow_delay())
+            await asyncio.sleep(state.slow_delay(rng))
         response = await handler(request)
         if spec.mode == "malformed" and isinstance(response, web.Response):
+            if health:  # the health answer is JSON whatever the agency's own style
+                return malformed.corrupt(response, spec.malformation or "truncated", "json")
             return malformed.corrupt(response, state.next_malformation(), style)
         if high > 0:
-            await asyncio.sleep(state.latency_rng.uniform(low, high))
+            await asyncio.sleep(latency_rng.uniform(low, high))
         return response
 
     return fault_middleware

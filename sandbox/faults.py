@@ -71,6 +71,7 @@ class AgencyFaults:
         self.spec = FaultSpec()
         self.window: MaintenanceWindow | None = None
         self.calls = 0
+        self.health_calls = 0  # GET /health: the gateway's probes, kept apart from real calls
         self.closing = False  # set while the Sandbox stops: held requests are dropped
         self._release = asyncio.Event()
         self.reseed()
@@ -79,6 +80,9 @@ class AgencyFaults:
         """Restart the random streams, so a fault set now behaves the same in every run."""
         self.rng = random.Random(f"{self.seed}:{self.agency_id}:faults")
         self.latency_rng = random.Random(f"{self.seed}:{self.agency_id}:latency")
+        # Health checks draw from their own stream: probes must not shift the faults real
+        # calls see in a seeded run.
+        self.health_rng = random.Random(f"{self.seed}:{self.agency_id}:health")
         self._malformed_turn = 0
 
     def set(self, spec: FaultSpec) -> None:
@@ -100,19 +104,20 @@ class AgencyFaults:
             return False
         return True
 
-    def slow_delay(self) -> float:
+    def slow_delay(self, rng: random.Random | None = None) -> float:
         """Seconds of latency from a lognormal with the spec's median and 99th percentile."""
+        rng = rng or self.rng
         p50 = self.spec.latency_p50_ms / 1000
         p99 = self.spec.latency_p99_ms / 1000
         sigma = math.log(p99 / p50) / _Z99
-        return min(self.rng.lognormvariate(math.log(p50), sigma), 10 * p99)
+        return min(rng.lognormvariate(math.log(p50), sigma), 10 * p99)
 
-    def fails(self) -> bool:
+    def fails(self, rng: random.Random | None = None) -> bool:
         """Whether this call is one of the `error_rate` share that fails."""
-        return self.rng.random() < self.spec.error_rate
+        return (rng or self.rng).random() < self.spec.error_rate
 
-    def flaky_status(self) -> int:
-        return self.rng.choice(FLAKY_STATUSES)
+    def flaky_status(self, rng: random.Random | None = None) -> int:
+        return (rng or self.rng).choice(FLAKY_STATUSES)
 
     def next_malformation(self) -> Malformation:
         """Malformed answers cycle: truncated, wrong types, missing fields, truncated, ...

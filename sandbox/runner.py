@@ -136,9 +136,14 @@ class Sandbox:
         """HTTP requests the agency received (faulted ones too; refused connections are not)."""
         return self._state(agency).calls
 
+    def health_calls(self, agency: str) -> int:
+        """Requests to the agency's `GET /health` (the gateway's probes), not in `calls`."""
+        return self._state(agency).health_calls
+
     def reset_calls(self) -> None:
         for state in self._faults.values():
             state.calls = 0
+            state.health_calls = 0
 
     async def reset(self) -> None:
         """All agencies up, maintenance windows removed, counters and random streams restarted."""
@@ -154,6 +159,7 @@ class Sandbox:
                 "url": self._listeners[agency_id].url if agency_id in self._listeners else None,
                 "fault": state.spec.model_dump(),
                 "calls": state.calls,
+                "health_calls": state.health_calls,
                 "maintenance_window": None if state.window is None else str(state.window),
             }
             for agency_id, state in self._faults.items()

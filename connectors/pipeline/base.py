@@ -82,6 +82,10 @@ class AgencyConnector:
     agency_id: ClassVar[str]
     title: ClassVar[str]
     policy: ClassVar[AgencyPolicy] = AgencyPolicy()
+    probe_path: ClassVar[str] = "/health"
+    """What the prober GETs (connectors.pipeline.probe): the agency's health endpoint, or its
+    cheapest read that needs no citizen's identity. It must answer 2xx with a body that
+    `probe_answer_ok` accepts."""
 
     def __init__(
         self,
@@ -303,6 +307,14 @@ class AgencyConnector:
             self.up = up
             m.agency_up.labels(agency).set(int(up))
 
+    def probe_answer_ok(self, body: bytes) -> bool:
+        """Whether a 2xx answer of `probe_path` is healthy: by default `{"status": "ok"}`."""
+        try:
+            answer = _PROBE_ANSWER.validate_json(body)
+        except ValueError:
+            return False
+        return answer.get("status") == "ok"
+
     # -- operations -------------------------------------------------------------------------
 
     async def run_operation(
@@ -395,6 +407,7 @@ class _Call(Generic[T]):
         )
 
 
+_PROBE_ANSWER: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 _MIN_CALL_S = 0.05  # an agency call with less time than this would only be wasted on it
 
 

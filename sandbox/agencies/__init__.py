@@ -27,6 +27,7 @@ from sandbox.agencies import (
     traffic_police,
     water,
 )
+from sandbox.health import add_health_route
 from sandbox.pages import WireStyle
 
 
@@ -39,7 +40,12 @@ class Agency(NamedTuple):
 
 
 def _agency(module: ModuleType) -> Agency:
-    return Agency(module.AGENCY_ID, module.STYLE, module.build_app)
+    build = module.build_app
+
+    def build_app(middlewares: Iterable[Middleware]) -> web.Application:
+        return add_health_route(build(middlewares))  # every agency has `GET /health`
+
+    return Agency(module.AGENCY_ID, module.STYLE, build_app)
 
 
 AGENCIES: tuple[Agency, ...] = tuple(

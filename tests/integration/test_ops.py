@@ -23,7 +23,8 @@ async def test_ops_sees_every_agency_and_can_force_a_circuit(gateway: RunningGat
     _, body = await gateway.query(STATUS, token=ops)
     agencies = {a["id"]: a for a in body["data"]["agencies"]}
     assert len(agencies) == 16
-    assert agencies["water"]["circuit"] == "CLOSED" and agencies["water"]["up"] is None
+    # Probed at start-up: known to be up before any citizen asked it anything.
+    assert agencies["water"]["circuit"] == "CLOSED" and agencies["water"]["up"] is True
 
     _, body = await gateway.query(FORCE, token=ops, variables={"agency": "water", "state": "OPEN"})
     assert body["data"]["setCircuit"] == {"id": "water", "circuit": "OPEN", "circuitForced": True}
