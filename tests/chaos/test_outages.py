@@ -176,7 +176,9 @@ def _valid(first9: str) -> str:
 
 
 async def test_the_bulkhead_keeps_a_hanging_agency_to_its_own_slots() -> None:
-    policies = _policies(tax={"max_concurrent": 2})
+    # One attempt, held to the request's deadline: with tax's own 3 s timeout under the 4 s
+    # deadline below, a retry would take a slot the first attempt freed and count as a call.
+    policies = _policies(tax={"max_concurrent": 2, "max_attempts": 1, "timeout": 10})
     async with running_gateway(agency_policies=policies) as gw:
         await gw.sandbox.set_fault("tax", FaultSpec(mode="hang"))
         citizens = [_valid(f"{n:09d}") for n in range(301, 321)]
