@@ -55,10 +55,11 @@ class Settings(BaseSettings):
     )
     cache_max_entries: int = Field(100_000, ge=1)
     cache_max_bytes: int = Field(
-        64 * 1024 * 1024,
+        32 * 1024 * 1024,
         ge=1024 * 1024,
         description="Byte budget of the in-process cache (agency data and responses); the least "
-        "recently used entries are evicted past it.",
+        "recently used entries are evicted past it. Decoded agency answers are charged what they "
+        "weigh in memory, so this is about what the cache adds to the process's RSS.",
     )
     cache_timeout_s: float = Field(
         0.25, gt=0, le=5, description="Bound on one cache call; past it the call is a miss."

@@ -3,9 +3,10 @@
 Bounded in bytes, not only in entries: what a citizen's answers weigh varies by two orders of
 magnitude, so a count says little about memory. Each entry is charged its key, its value and a
 fixed overhead for the bookkeeping around them (`ENTRY_OVERHEAD`). A `bytes` value's size is its
-length; any other value (a decoded object kept to save decoding it again) must come with its size
-stated by the caller (`set(..., size=n)`, e.g. the length of its serialised form), since
-measuring a Python object graph is costly and never exact.
+length, unless it carries more than its bytes and says so in a `weight` attribute (the store's
+envelope holding the decoded answer too: `cache.store`); any other value must come with its size
+stated by the caller (`set(..., size=n)`), since measuring a Python object graph is costly and
+never exact.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from observability.metrics import Metrics
 
 __all__ = ["DEFAULT_MAX_BYTES", "ENTRY_OVERHEAD", "MemoryCache"]
 
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 ENTRY_OVERHEAD = 160
 """Bytes charged per entry besides key and value: the OrderedDict node, the tuple, the float and
 the str/bytes headers (measured with sys.getsizeof on CPython 3.11, rounded up)."""
@@ -74,13 +75,14 @@ class MemoryCache:
         return item[1]
 
     async def set(self, key: str, value: Any, ttl: float, *, size: int | None = None) -> None:
-        """Store `value` for `ttl` s; a value that is not bytes needs its `size` in bytes."""
+        """Store `value` for `ttl` s; a value that is not bytes needs its `size` in bytes, bytes
+        are charged their `weight` when they state one, else their length."""
         self._drop(key)
         if ttl > 0:
             if size is None:
                 if not isinstance(value, bytes | bytearray | memoryview):
                     raise TypeError("a value that is not bytes needs its size")
-                size = len(value)
+                size = getattr(value, "weight", None) or len(value)
             charged = len(key) + size + ENTRY_OVERHEAD
             if charged <= self._max_bytes:  # larger than the whole budget: never kept
                 self._items[key] = (self._clock() + ttl, value, charged)

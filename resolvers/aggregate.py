@@ -6,10 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from domain.errors import AgencyNotFound, PanjerehError
-from domain.sourced import PartStatus, Source, Sourced, SourceState
+from domain.sourced import Fetched, PartStatus, Sourced, SourceState
 
 __all__ = ["Gathered", "SourcePart", "gather_parts"]
 
@@ -20,10 +20,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SourcePart(Generic[T]):
-    """One agency's contribution: its id and how to fetch its items with their source."""
+    """One agency's contribution: its id, its answer (an awaitable already started, so that
+    every part runs at once) and how to read the list's items from that answer."""
 
     agency: str
-    fetch: Callable[[], Awaitable[tuple[list[T], Source]]]
+    loaded: Awaitable[Fetched[Any]]
+    items: Callable[[Any], Sequence[T]]
 
 
 @dataclass(frozen=True)
@@ -40,23 +42,27 @@ class Gathered(Generic[T]):
 
 
 async def gather_parts(parts: Sequence[SourcePart[T]]) -> Gathered[T]:
-    """Run every part at once; a part's agency error becomes its status, not the list's."""
-    results = await asyncio.gather(*(p.fetch() for p in parts), return_exceptions=True)
+    """Every part's items, the parts having been started together; a part's agency error
+    becomes its status, not the list's.
+
+    The parts are awaited one after another, not gathered: they already run, so waiting for
+    each in turn takes as long as the slowest, and costs no task of its own."""
     items: list[Sourced[T]] = []
     statuses: list[PartStatus] = []
-    for part, result in zip(parts, results, strict=True):
-        if isinstance(result, AgencyNotFound):
+    for part in parts:
+        try:
+            fetched = await asyncio.shield(part.loaded)  # shared with other fields: shielded
+            values = part.items(fetched.value)
+        except AgencyNotFound:
             statuses.append(PartStatus(part.agency, SourceState.OK))
-        elif isinstance(result, PanjerehError):  # an agency's failure, a budget or limit hit
-            statuses.append(PartStatus(part.agency, SourceState.UNAVAILABLE, error=result))
-        elif isinstance(result, Exception):
+        except PanjerehError as exc:  # an agency's failure, a budget or limit hit
+            statuses.append(PartStatus(part.agency, SourceState.UNAVAILABLE, error=exc))
+        except Exception as exc:
             # A fault of ours in one part must not take the whole list (and `me`) down.
-            log.error("%s part of an aggregated list failed", part.agency, exc_info=result)
-            statuses.append(PartStatus(part.agency, SourceState.UNAVAILABLE, error=result))
-        elif isinstance(result, BaseException):
-            raise result
+            log.error("%s part of an aggregated list failed", part.agency, exc_info=exc)
+            statuses.append(PartStatus(part.agency, SourceState.UNAVAILABLE, error=exc))
         else:
-            values, source = result
+            source = fetched.source
             items.extend(Sourced(v, source) for v in values)
             state = SourceState.STALE if source.stale else SourceState.OK
             statuses.append(PartStatus(part.agency, state, source))

@@ -9,14 +9,14 @@ they return.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from connectors.registry import Connectors
 from domain.identifiers import parse_mobile
 from domain.models import Bill, License, MobileCheck, Rial
-from domain.sourced import Fetched, PartStatus, Source, Sourced
+from domain.sourced import Fetched, PartStatus, Sourced
 from resolvers.aggregate import Gathered, SourcePart, gather_parts
 from resolvers.context import GatewayContext
 
@@ -68,18 +68,14 @@ def _part(
     agency: str,
     op: Callable[[str], Awaitable[Fetched[T]]],
     national_code: str,
-    items: Callable[[T], list[Item]],
+    items: Callable[[T], Sequence[Item]],
 ) -> SourcePart[Item]:
-    """One agency's share of a gathered list, loaded through the request's loaders."""
-
-    async def load() -> tuple[list[Item], Source]:
-        fetched = await ctx.loaders.load(op, national_code)
-        return items(fetched.value), fetched.source
-
-    return SourcePart(agency, load)
+    """One agency's share of a gathered list, its lookup started now through the request's
+    loaders."""
+    return SourcePart(agency, ctx.loaders.start(op, national_code), items)
 
 
-def _as_list(value: list[Item]) -> list[Item]:
+def _as_list(value: Sequence[Item]) -> Sequence[Item]:
     return value
 
 
@@ -105,7 +101,7 @@ async def licenses(ctx: GatewayContext, national_code: str) -> LicenseList:
     gathered: Gathered[License] = await gather_parts(
         [
             _part(ctx, portal.agency_id, portal.fetch_licenses, nc, _as_list),
-            _part(ctx, police.agency_id, police.fetch_driving_license, nc, lambda lic: [lic]),
+            _part(ctx, police.agency_id, police.fetch_driving_license, nc, lambda lic: (lic,)),
         ]
     )
     return LicenseList(gathered.items, gathered.sources, gathered.complete)

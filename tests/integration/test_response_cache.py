@@ -116,6 +116,18 @@ async def test_an_answer_with_a_failed_part_is_not_kept() -> None:
         assert _count(gw, "hit") == 0 and _count(gw, "stored") == 1
 
 
+async def test_an_answer_with_parts_refused_by_the_lookup_budget_is_not_kept() -> None:
+    """A list part refused by the caller's lookup budget is no GraphQL error (it is the part's
+    status), but the answer is partial all the same: it must not be kept and served again."""
+    query = "{ me { bills { complete sources { agency state } } } }"
+    limits = RateLimits(citizen=CitizenLimits(lookups="3/minute"))
+    async with running_gateway(rate_limits=limits) as gw:
+        partial = await _ok(gw, query, gw.token(A))
+        assert "errors" not in partial
+        assert partial["data"]["me"]["bills"]["complete"] is False
+        assert _count(gw, "stored") == 0 and _count(gw, "uncacheable") == 1
+
+
 async def test_an_answer_with_a_stale_part_is_not_kept() -> None:
     policies = {"civil-registry": {"fresh_ttl": 0.5, "stale_ttl": 3600, "max_attempts": 1}}
     async with running_gateway(agency_policies=policies) as gw:

@@ -1,11 +1,17 @@
 """The in-process cache bounded in bytes: eviction by size in recency order, explicit sizes for
-objects, and its size exported as metrics."""
+objects, decoded agency answers charged what they weigh, and its size exported as metrics."""
 
 from __future__ import annotations
 
+import datetime as dt
+import tracemalloc
+
 import pytest
+from pydantic import TypeAdapter
 
 from cache.memory import ENTRY_OVERHEAD, MemoryCache
+from cache.store import CacheStore
+from domain.models import Bill, BillKind, Rial
 from observability.metrics import Metrics
 
 
@@ -98,3 +104,44 @@ async def test_size_and_entries_are_exported() -> None:
 def test_a_budget_must_be_positive() -> None:
     with pytest.raises(ValueError):
         MemoryCache(max_bytes=0)
+
+
+async def test_a_decoded_answer_is_charged_what_it_weighs_not_only_its_json() -> None:
+    """The store keeps agency answers decoded (frozen models), which weigh several times their
+    JSON; charged only the JSON, a 64 MiB budget let the gateway grow past 190 MB of RSS."""
+    adapter: TypeAdapter[tuple[Bill, ...]] = TypeAdapter(tuple[Bill, ...])
+    bills = tuple(
+        Bill(
+            kind=BillKind.WATER,
+            bill_id=f"{1234567 + i:013d}",
+            payment_id=f"{98765 + i:010d}",
+            amount_rial=Rial(1_250_000 + i),
+            due_date=dt.date(2024, 10, 6 + i),
+            period=f"1403-0{i + 1}",
+            subscription=f"SUB-{i:08d}",
+            description=f"آب بهای دوره {i + 1}",
+        )
+        for i in range(4)
+    )
+    payload = adapter.dump_json(bills)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        decoded = adapter.validate_json(payload)  # a graph of its own, as a fresh answer is
+        weighs = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    memory = MemoryCache(clock=Clock())
+    store = CacheStore(memory, key_secret=b"k", metrics=Metrics(), clock=Clock())
+    await store.store("water", "bills", "s", payload, value=decoded, fresh_ttl=10, stale_ttl=20)
+    assert weighs > 3 * len(payload)  # why the JSON's length is no measure of it
+    charged = memory.size_bytes - len(store.key_for("water", "bills", "s")) - ENTRY_OVERHEAD
+    assert weighs + len(payload) <= charged <= 3 * (weighs + len(payload))
+
+
+async def test_an_entry_kept_as_bytes_only_is_charged_its_bytes() -> None:
+    memory = MemoryCache(clock=Clock())
+    store = CacheStore(memory, key_secret=b"k", metrics=Metrics(), clock=Clock())
+    await store.store("water", "bills", "s", b"[]", not_found=True, fresh_ttl=10, stale_ttl=20)
+    key = store.key_for("water", "bills", "s")
+    assert memory.size_bytes == _charge(key, len(await memory.get(key)))
