@@ -130,10 +130,20 @@ def _pip_install(distribution: str) -> bool:
 # --- a server process -------------------------------------------------------------------------
 
 
+_MAX_PORT = 55_535
+"""A cluster node also listens on its port + 10 000: Redis refuses a port above this one."""
+
+
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((_HOST, 0))
-        return int(s.getsockname()[1])
+    """A free loopback port a Redis cluster node may use too (the kernel's ephemeral range
+    reaches 60 999, past what Redis accepts in cluster mode)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((_HOST, 0))
+            port = int(s.getsockname()[1])
+        if port <= _MAX_PORT:
+            return port
+    raise RuntimeError(f"no free loopback port at or below {_MAX_PORT}")
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
