@@ -20,8 +20,6 @@ estimate itself expensive. The walk gives up as soon as the running total passes
 
 from __future__ import annotations
 
-from typing import Any
-
 from graphql import (
     ASTValidationRule,
     FieldNode,
@@ -38,9 +36,8 @@ from graphql import (
     SelectionSetNode,
     ValidationContext,
 )
-from graphql.language import BREAK
 
-from schema.query_limits import QueryLimits, too_complex
+from schema.query_limits import MeasuredRule, QueryLimits
 
 __all__ = ["cost_rule"]
 
@@ -50,29 +47,20 @@ def cost_rule(limits: QueryLimits) -> type[ASTValidationRule]:
     return type("MaxCostRule", (_MaxCost,), {"limits": limits})
 
 
-class _MaxCost(ASTValidationRule):
-    limits: QueryLimits
+class _MaxCost(MeasuredRule):
+    limit = "cost"
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
         self.schema = context.schema
-        self.fragments = {
-            d.name.value: d
-            for d in context.document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
-        self.fragment_costs: dict[str, int] = {}
 
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
-        root = self.schema.get_root_type(node.operation)
-        try:
-            cost = self._cost(node.selection_set, root, frozenset())
-        except RecursionError:  # a chain of fragments longer than the interpreter's stack
-            cost = self.limits.max_cost + 1
-        if cost > self.limits.max_cost:
-            self.report_error(too_complex("cost", self.limits.max_cost, node))
-            return BREAK
-        return None
+    @property
+    def maximum(self) -> int:
+        return self.limits.max_cost
+
+    def measure(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        return self._cost(operation.selection_set, root, frozenset())
 
     def _cost(
         self,
@@ -90,7 +78,7 @@ class _MaxCost(ASTValidationRule):
                 inner = self.schema.get_type(condition.name.value) if condition else parent
                 total += self._cost(selection.selection_set, inner, path)
             elif isinstance(selection, FragmentSpreadNode):
-                total += self._fragment_cost(selection.name.value, path)
+                total += self.fragment_measure(selection.name.value, path, self._fragment_cost)
             if total >= cap:
                 return cap
         return total
@@ -115,17 +103,9 @@ class _MaxCost(ASTValidationRule):
             cost += multiplier * self._cost(node.selection_set, named, path)
         return cost
 
-    def _fragment_cost(self, name: str, path: frozenset[str]) -> int:
-        known = self.fragment_costs.get(name)
-        if known is not None:
-            return known
-        fragment = self.fragments.get(name)
-        if fragment is None or name in path:  # unknown or cyclic: the spec's rules report it
-            return 0
+    def _fragment_cost(self, fragment: FragmentDefinitionNode, path: frozenset[str]) -> int:
         condition = self.schema.get_type(fragment.type_condition.name.value)
-        cost = self._cost(fragment.selection_set, condition, path | {name})
-        self.fragment_costs[name] = cost
-        return cost
+        return self._cost(fragment.selection_set, condition, path)
 
 
 def _unwrap(type_: GraphQLOutputType, list_size: int) -> tuple[int, GraphQLNamedType]:

@@ -13,6 +13,7 @@ of fragments cannot recurse further than the depth limit allows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.errors import QueryTooComplex
 from schema.error_codes import error_extensions
 
-__all__ = ["QueryLimits", "limit_rules", "too_complex"]
+__all__ = ["MeasuredRule", "QueryLimits", "limit_rules", "too_complex"]
 
 
 class QueryLimits(BaseModel):
@@ -103,6 +104,53 @@ class _LimitRule(ASTValidationRule):
         return BREAK
 
 
+class MeasuredRule(_LimitRule):
+    """A limit on a measure of each operation, fragments expanded: refused past `maximum`.
+
+    Each fragment is measured once per document (`fragment_measure`); a fragment spread inside
+    itself, or an unknown one, measures 0 (the specification's rules report it); a chain of
+    fragments deeper than the interpreter's stack is over the limit.
+    """
+
+    limit: str
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self._fragment_measures: dict[str, int] = {}
+
+    @property
+    def maximum(self) -> int:
+        raise NotImplementedError
+
+    def measure(self, operation: OperationDefinitionNode) -> int:
+        raise NotImplementedError
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
+        try:
+            value = self.measure(node)
+        except RecursionError:
+            value = self.maximum + 1
+        if value > self.maximum:
+            return self.refuse(self.limit, self.maximum, node)
+        return None
+
+    def fragment_measure(
+        self,
+        name: str,
+        path: frozenset[str],
+        measure: Callable[[FragmentDefinitionNode, frozenset[str]], int],
+    ) -> int:
+        known = self._fragment_measures.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in path:
+            return 0
+        value = measure(fragment, path | {name})
+        self._fragment_measures[name] = value
+        return value
+
+
 class _MaxDirectives(_LimitRule):
     """No field, fragment spread or inline fragment carries more than `max_directives`."""
 
@@ -129,25 +177,21 @@ class _MaxAliases(_LimitRule):
         return None
 
 
-class _MaxRootFields(_LimitRule):
+class _MaxRootFields(MeasuredRule):
     """At most `max_root_fields` fields at the root of each operation, fragments included."""
 
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        self.fragment_counts: dict[str, int] = {}
+    limit = "rootFields"
 
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
-        try:
-            count = self._count(node.selection_set, frozenset())
-        except RecursionError:  # a chain of fragments longer than the interpreter's stack
-            count = self.limits.max_root_fields + 1
-        if count > self.limits.max_root_fields:
-            return self.refuse("rootFields", self.limits.max_root_fields, node)
-        return None
+    @property
+    def maximum(self) -> int:
+        return self.limits.max_root_fields
+
+    def measure(self, operation: OperationDefinitionNode) -> int:
+        return self._count(operation.selection_set, frozenset())
 
     def _count(self, selection_set: SelectionSetNode, path: frozenset[str]) -> int:
         """Fields of the selection set, fragments expanded, capped at one past the limit."""
-        cap = self.limits.max_root_fields + 1
+        cap = self.maximum + 1
         count = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -155,24 +199,15 @@ class _MaxRootFields(_LimitRule):
             elif isinstance(selection, InlineFragmentNode):
                 count += self._count(selection.selection_set, path)
             elif isinstance(selection, FragmentSpreadNode):
-                count += self._fragment_count(selection.name.value, path)
+                count += self.fragment_measure(
+                    selection.name.value, path, lambda f, p: self._count(f.selection_set, p)
+                )
             if count >= cap:
                 return cap
         return count
 
-    def _fragment_count(self, name: str, path: frozenset[str]) -> int:
-        known = self.fragment_counts.get(name)
-        if known is not None:
-            return known
-        fragment = self.fragments.get(name)
-        if fragment is None or name in path:  # unknown or cyclic: the spec's rules report it
-            return 0
-        count = self._count(fragment.selection_set, path | {name})
-        self.fragment_counts[name] = count
-        return count
 
-
-class _MaxDepth(_LimitRule):
+class _MaxDepth(MeasuredRule):
     """No path through an operation nests deeper than `max_depth`.
 
     Fragments are expanded (each fragment's depth is computed once); introspection fields
@@ -180,22 +215,18 @@ class _MaxDepth(_LimitRule):
     and production refuses them anyway.
     """
 
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        self.fragment_depths: dict[str, int] = {}
+    limit = "depth"
 
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
-        try:
-            depth = self._depth(node.selection_set, frozenset())
-        except RecursionError:  # a chain of fragments longer than the interpreter's stack
-            depth = self.limits.max_depth + 1
-        if depth > self.limits.max_depth:
-            return self.refuse("depth", self.limits.max_depth, node)
-        return None
+    @property
+    def maximum(self) -> int:
+        return self.limits.max_depth
+
+    def measure(self, operation: OperationDefinitionNode) -> int:
+        return self._depth(operation.selection_set, frozenset())
 
     def _depth(self, selection_set: SelectionSetNode, path: frozenset[str]) -> int:
         """Nesting below `selection_set`, capped at one past the limit."""
-        cap = self.limits.max_depth + 1
+        cap = self.maximum + 1
         deepest = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -207,18 +238,12 @@ class _MaxDepth(_LimitRule):
             elif isinstance(selection, InlineFragmentNode):
                 deepest = max(deepest, self._depth(selection.selection_set, path))
             elif isinstance(selection, FragmentSpreadNode):
-                deepest = max(deepest, self._fragment_depth(selection.name.value, path))
+                deepest = max(
+                    deepest,
+                    self.fragment_measure(
+                        selection.name.value, path, lambda f, p: self._depth(f.selection_set, p)
+                    ),
+                )
             if deepest >= cap:
                 return cap
         return deepest
-
-    def _fragment_depth(self, name: str, path: frozenset[str]) -> int:
-        known = self.fragment_depths.get(name)
-        if known is not None:
-            return known
-        fragment = self.fragments.get(name)
-        if fragment is None or name in path:  # unknown or cyclic: the spec's rules report it
-            return 0
-        depth = self._depth(fragment.selection_set, path | {name})
-        self.fragment_depths[name] = depth
-        return depth
