@@ -20,6 +20,7 @@ from aiohttp import web
 from limits import RateLimitItem
 
 from auth.principal import Principal, PrincipalKind
+from connectors.pipeline.base import agency_of
 from domain.errors import RateLimited
 from observability.metrics import Metrics
 from ratelimits.client_ip import client_address
@@ -136,7 +137,7 @@ class LookupBudget:
     async def spend(self, op: Callable[..., Any]) -> None:
         """`RateLimited` when this lookup is over budget; only the field that needs it fails."""
         admitted = asyncio.get_running_loop().create_future()
-        self._pending.append((_agency_of(op) == SHAHKAR, admitted))
+        self._pending.append((agency_of(op) == SHAHKAR, admitted))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.ensure_future(self._flush())
         await admitted
@@ -177,11 +178,6 @@ class LookupBudget:
 
 def _kind(principal: Principal) -> str:
     return "citizen" if principal.kind is PrincipalKind.CITIZEN else "client"
-
-
-def _agency_of(op: Callable[..., Any]) -> str | None:
-    """The agency of a connector's bound operation (e.g. `ShahkarConnector.check_mobile`)."""
-    return getattr(getattr(op, "__self__", None), "agency_id", None)
 
 
 _MESSAGES = {

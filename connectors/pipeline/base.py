@@ -59,7 +59,7 @@ from domain.errors import (
 from domain.sourced import Fetched
 from observability.metrics import Metrics
 
-__all__ = ["AgencyConnector", "operation"]
+__all__ = ["AgencyConnector", "agency_of", "operation"]
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +363,12 @@ def operation(kind: str) -> Callable[[Operation[T]], Operation[Fetched[T]]]:
         return run
 
     return decorate
+
+
+def agency_of(op: Callable[..., Any]) -> str | None:
+    """The agency of a connector's bound operation (e.g. `ShahkarConnector.check_mobile`), as
+    the request's loaders hold it; None for anything else."""
+    return getattr(getattr(op, "__self__", None), "agency_id", None)
 
 
 def _json_reader(

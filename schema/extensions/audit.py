@@ -21,6 +21,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from auth.principal import Principal, PrincipalKind
+from connectors.pipeline.base import agency_of
 from domain.errors import AgencyNotFound
 from observability.audit import AccessEntry, Outcome
 from observability.audit_trail import Access, AccessTrail
@@ -127,7 +128,7 @@ def _agencies(context: Any, national_code: str) -> tuple[set[str], bool]:
     for (op, args), error in (getattr(loaders, "outcomes", None) or {}).items():
         if not args or args[0] != national_code:
             continue
-        agency = getattr(getattr(op, "__self__", None), "agency_id", None)
+        agency = agency_of(op)
         if agency:
             agencies.add(str(agency))
         if error is not None and not isinstance(error, AgencyNotFound):
