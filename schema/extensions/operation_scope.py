@@ -2,6 +2,7 @@
 WebSocket, the caller.
 
     on_operation ──▶ deadline = now + context.deadline_s            (HTTP and WebSocket alike)
+                     with the request's id (for the agencies' `X-Request-Id`)
                      held by the context and its loaders (a copy of it over WebSocket)
     on_parse     ──▶ WebSocket only, before the document is read:
                                      token re-verified (expired: UNAUTHENTICATED)
@@ -49,7 +50,7 @@ class OperationScope(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         if isinstance(context, GatewayContext) and context.deadline_s is not None:
-            deadline = Deadline.after(context.deadline_s)
+            deadline = Deadline.after(context.deadline_s, request_id=context.request_id)
             if context.connection is None:
                 # One HTTP request, one operation: the context is its own, and the view reads
                 # its loaders afterwards (the response cache), so it is set in place.
