@@ -5,7 +5,8 @@ WebSocket, the caller.
                      with the request's id (for the agencies' `X-Request-Id`)
                      held by the context and its loaders (a copy of it over WebSocket)
     on_parse     ──▶ WebSocket only, before the document is read:
-                                     token re-verified (expired: UNAUTHENTICATED)
+                                     token re-verified (expired: UNAUTHENTICATED, counted in
+                                     `auth_failures_total{reason}`)
                                      counted against the caller's rate limits (RATE_LIMITED)
                                      a context copy: that principal, fresh loaders and trail
     on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
@@ -30,7 +31,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from connectors.pipeline.deadline import Deadline
-from domain.errors import Forbidden, PanjerehError
+from domain.errors import Forbidden, PanjerehError, Unauthenticated
 from observability.audit_trail import AccessTrail
 from resolvers.context import GatewayContext, RequestLoaders
 from schema.error_codes import error_extensions
@@ -74,6 +75,8 @@ class OperationScope(SchemaExtension):
             try:
                 self.execution_context.context = await _operation_context(context)
             except PanjerehError as exc:
+                if isinstance(exc, Unauthenticated):  # as the view counts an HTTP 401
+                    context.metrics.auth_failures.labels(exc.reason).inc()
                 self.refusal = GraphQLError(
                     exc.message, original_error=exc, extensions=error_extensions(exc)
                 )
