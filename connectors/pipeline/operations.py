@@ -18,7 +18,7 @@ refresh, or a caller without a deadline, gets the agency's full budget instead. 
 The agency sees the request id the flight's deadline carries: that of the request that started
 the flight (a refresh: of the request whose hit was due for one). A request that joins a flight
 already running adds no call of its own, so the agency's log shows the first request's id for
-the answer both got; the gateway's own log lines of the joining request carry its own id.
+the answer both got (the joining request's own access line and audit records keep its id).
 
 Values are handed out as they are kept: a hit on the in-process cache returns the very object
 stored (see `cache.store`), so what is stored is immutable: domain models are frozen and a list
@@ -155,9 +155,9 @@ class OperationRunner:
         *,
         request_id: str | None = None,
     ) -> asyncio.Task[Fetched[T]]:
-        """The running flight for `key` (whoever started it), or a new one keeping `deadline`
-        and its request id (None, as for a background refresh: the agency's full budget, for
-        `request_id`)."""
+        """The running flight for `key` (with the deadline and request id of whoever started
+        it), or a new one keeping `deadline`; None, as for a background refresh: the agency's
+        full budget, sent with `request_id`."""
         flight = self._flights.get(key)
         if flight is not None:
             return flight
