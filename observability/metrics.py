@@ -172,9 +172,9 @@ class Metrics:
         )
         self.auth_failures = Counter(
             "panjereh_auth_failures_total",
-            "Requests and WebSocket connections refused for their token, by reason: missing, "
-            "malformed, untrusted (issuer or key), invalid (claims), expired, not_yet_valid, "
-            "lifetime (longer or older than allowed).",
+            "Requests, WebSocket connections and operations refused for their token, by "
+            "reason: missing, malformed, untrusted (issuer or key), invalid (claims), expired, "
+            "not_yet_valid, lifetime (longer or older than allowed).",
             ["reason"],
             registry=r,
         )

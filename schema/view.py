@@ -33,6 +33,7 @@ from domain.errors import BadRequest, RateLimited, Unauthenticated
 from observability.audit_trail import AccessTrail
 from observability.auditor import Auditor
 from observability.metrics import Metrics
+from observability.middleware import REQUEST_ID
 from observability.request_outcome import RequestOutcome, classify
 from ratelimits.limiter import RateLimiter
 from ratelimits.refusal import too_many_requests
@@ -233,6 +234,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             connectors=self._connectors,
             metrics=self._metrics,
             deadline_s=self._deadline_for(request),
+            request_id=request.get(REQUEST_ID),
             loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
             rate_limiter=limiter,
             audit=AccessTrail(self._auditor),

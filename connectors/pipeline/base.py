@@ -58,6 +58,7 @@ from domain.errors import (
 )
 from domain.sourced import Fetched
 from observability.metrics import Metrics
+from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id
 
 __all__ = ["AgencyConnector", "agency_of", "operation"]
 
@@ -161,6 +162,7 @@ class AgencyConnector:
         `parse` turns the body into the domain value inside each attempt (raising ValueError,
         or an error of the tree, when it cannot), so an agency's "try again" result code inside
         a 200 body is retried like a 503 and a value that does not map is a failed attempt.
+        Every attempt sends the deadline's request id as `X-Request-Id` (retries the same one).
         """
         retrying = build_retrying(
             self.policy,
@@ -169,6 +171,7 @@ class AgencyConnector:
             budget=self.retry_budget,
             deadline=deadline,
         )
+        headers = _with_request_id(headers, deadline)
         call = _Call(method, self.base_url + path, params, json, data, headers, parse, deadline)
         return await retrying(self._attempt, call)
 
@@ -369,6 +372,17 @@ def agency_of(op: Callable[..., Any]) -> str | None:
     """The agency of a connector's bound operation (e.g. `ShahkarConnector.check_mobile`), as
     the request's loaders hold it; None for anything else."""
     return getattr(getattr(op, "__self__", None), "agency_id", None)
+
+
+def _with_request_id(
+    headers: Mapping[str, str] | None, deadline: Deadline | None
+) -> Mapping[str, str] | None:
+    """The call's headers and its request's id, if the deadline has one that passes the rule
+    (an id that does not is never put in a header)."""
+    request_id = accepted_request_id(deadline.request_id) if deadline is not None else None
+    if request_id is None:
+        return headers
+    return {**(headers or {}), REQUEST_ID_HEADER: request_id}
 
 
 def _json_reader(

@@ -15,6 +15,11 @@ request that started it (so retries are decided against that request's time left
 refresh, or a caller without a deadline, gets the agency's full budget instead. State here
 (flights) is per process; what crosses processes goes through the cache backend only.
 
+The agency sees the request id the flight's deadline carries: that of the request that started
+the flight (a refresh: of the request whose hit was due for one). A request that joins a flight
+already running adds no call of its own, so the agency's log shows the first request's id for
+the answer both got (the joining request's own access line and audit records keep its id).
+
 Values are handed out as they are kept: a hit on the in-process cache returns the very object
 stored (see `cache.store`), so what is stored is immutable: domain models are frozen and a list
 is kept as a tuple.
@@ -101,7 +106,8 @@ class OperationRunner:
         now = self.cache.clock()
         if entry is not None and entry.is_fresh(now):
             if self._due_for_refresh(entry, now, kind):
-                self._flight((kind, subject), load, adapter, entry, None)
+                request_id = deadline.request_id if deadline is not None else None
+                self._flight((kind, subject), load, adapter, entry, None, request_id=request_id)
             return self._answer(entry, value, stale=False)
         flight = self._flight((kind, subject), load, adapter, entry, deadline)
         has_stale = entry is not None and not entry.not_found
@@ -146,14 +152,19 @@ class OperationRunner:
         adapter: TypeAdapter[T],
         entry: CacheEntry | None,
         deadline: Deadline | None,
+        *,
+        request_id: str | None = None,
     ) -> asyncio.Task[Fetched[T]]:
-        """The running flight for `key`, or a new one keeping `deadline` (None, as for a
-        background refresh: the agency's full budget)."""
+        """The running flight for `key` (with the deadline and request id of whoever started
+        it), or a new one keeping `deadline`; None, as for a background refresh: the agency's
+        full budget, sent with `request_id`."""
         flight = self._flights.get(key)
         if flight is not None:
             return flight
         if deadline is None:
-            deadline = Deadline.after(self.flight_budget_s, clock=self._clock)
+            deadline = Deadline.after(
+                self.flight_budget_s, clock=self._clock, request_id=request_id
+            )
         flight = asyncio.get_running_loop().create_task(
             self._load(key, load, adapter, entry, deadline)
         )
