@@ -446,14 +446,20 @@ def test_outcome_label_values_are_the_ones_dashboards_select_on() -> None:
 
 def test_every_outcome_the_alert_rules_name_is_an_outcome() -> None:
     """Each metric's `outcome` selectors name values that metric has."""
-    rules = (Path(__file__).parents[2] / "deploy" / "prometheus" / "alerts.yml").read_text()
+    prometheus = Path(__file__).parents[2] / "deploy" / "prometheus"
+    rules = "\n".join(
+        (prometheus / name).read_text() for name in ("alerts.yml", "recording-rules.yml")
+    )
+    # Planned maintenance's outcome, added with the maintenance calendar (another branch of the
+    # same issue): the error ratio leaves it out. Drop this once Outcome has it.
+    pending = {"maintenance"}
 
     def named(metric: str) -> set[str]:
         pattern = metric + r'\{outcome[=!~]+"([^"]+)"'
         return {v for selector in re.findall(pattern, rules) for v in selector.split("|")}
 
     agency = named("panjereh_agency_requests_total")
-    assert agency and agency <= {o.value for o in Outcome}
+    assert agency and agency <= {o.value for o in Outcome} | pending
     gateway = named("panjereh_graphql_requests_total")
     assert gateway and gateway <= {o.value for o in RequestOutcome}
     every = {v for s in re.findall(r'outcome[=!~]+"([^"]+)"', rules) for v in s.split("|")}
