@@ -10,15 +10,21 @@ dash it is printed with). They return one canonical ASCII form and raise `Invali
 the GraphQL argument that was wrong, for anything else given to them, of any type. Messages never
 echo the value, because it may be a national code.
 
-What a check digit can and cannot catch, per identifier (the unit tests prove each line):
+What a check digit can and cannot catch, per identifier (property tests in
+tests/unit/test_identifier*.py prove each line):
 
-- national code: every one-digit change and every swap of two adjacent digits moves
-  r = Σ d[i]·(10−i) mod 11, but r = 1 and r = 10 give the same check digit 1, so a change that
-  moves r between those two is not caught (about 1 in 10 of them).
-- bill ID, payment ID (mod 11, weights 2–7): the same, with r = 0 and r = 1 sharing check digit 0.
-  A payment ID has two check digits, so a typo in it must slip past both.
+- national code: a one-digit change among the first nine, or a swap of two adjacent different
+  digits among them, always moves r = Σ d[i]·(10−i) mod 11 (11 is prime and divides neither the
+  change nor the weight, nor the weights' difference 1); but r = 1 and r = 10 share the check
+  digit 1, so a change that moves r between those two slips through (about 1 in 55 random
+  one-digit changes). A changed check digit is always caught.
+- bill ID (mod 11, weights 2..7 from the right): the same, with r = 0 and r = 1 sharing the check
+  digit 0; adjacent weights differ by 1, or by 5 across the 7|2 wrap, so swaps move r too.
+- payment ID: a typo in its body must slip past both check digits (the second also covers the
+  bill ID), each by that {0, 1} collision.
 - Sheba (mod 97): every one-digit change and every swap of two different digits, adjacent or not.
 - postal code, mobile: no check digit; only a change that breaks the content rule is caught.
+- A swap that moves a check digit (with its neighbour) is caught unless the check happens to hold.
 """
 
 from __future__ import annotations
