@@ -133,6 +133,7 @@ class AgencyHealthBook:
         its record for the fleet and return its state. `retry_after` is the probe's
         Retry-After, kept as the end of a maintenance the agency announced."""
         self._check(agency)
+        probe = replace(probe, probe=True)  # not counted among the calls since the last tick
         window = await self._window_at(agency, now)
         if window is not None and not probe.maintenance:
             probe = replace(probe, ok=False, failure=None, maintenance=True)
