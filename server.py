@@ -1,8 +1,9 @@
 """Panjereh's entry point: `create_app(settings)` builds the gateway, `main()` is the CLI.
 
 Shared resources are created in aiohttp cleanup contexts, in dependency order (observability is
-made first, then the sandbox agencies when embedded, the cache, the connectors with their one
-HTTP session) and closed in reverse order. Nothing lives in module globals.
+made first, then the sandbox agencies when embedded, the cache, the agency health book, the
+connectors with their one HTTP session, the probes) and closed in reverse order. Nothing lives
+in module globals.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from cache.store import CacheStore
 from connectors.pipeline.transport import AioHttpTransport
 from connectors.registry import AGENCY_IDS, Connectors, build_connectors
 from domain.errors import InvalidInput
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.lifecycle import open_health_book
 from observability.auditor import Auditor
 from observability.health import health_routes
 from observability.logs import configure_logging
@@ -67,6 +70,7 @@ AUDITOR = web.AppKey("auditor", Auditor)
 PROBER = web.AppKey("prober", Prober)
 MAINTENANCE = web.AppKey("maintenance", MaintenanceCalendar)
 PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
+HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             _rate_limits,
             _audit,
             _maintenance,
+            _health,
             _connectors,
             _probes,
             _pre_window_refresh,
@@ -198,6 +203,17 @@ async def _maintenance(app: web.Application) -> AsyncIterator[None]:
         await calendar.stop()
 
 
+async def _health(app: web.Application) -> AsyncIterator[None]:
+    """The agency health book, before the connectors and the view (both are given it when they
+    are made) and closed after them, so the last attempts' samples are flushed."""
+    opened = open_health_book(
+        app[SETTINGS], AGENCY_IDS, metrics=app[METRICS], maintenance=app[MAINTENANCE]
+    )
+    async with opened as book:
+        app[HEALTH_BOOK] = book
+        yield
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
@@ -210,6 +226,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             policy_overrides=settings.agency_policies,
             maintenance=app[MAINTENANCE],
             recent=settings.maintenance.recent_limits,
+            health=app[HEALTH_BOOK],
         )
         app[CONNECTORS] = connectors
         persisted = PersistedQueryGate.from_settings(
@@ -231,6 +248,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             rate_limiter=app[RATE_LIMITER],
             auditor=app[AUDITOR],
             response_cache=_response_cache(app),
+            health=app[HEALTH_BOOK],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:
@@ -241,7 +259,8 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _probes(app: web.Application) -> AsyncIterator[None]:
-    """Every agency probed on an interval, so `agency_up` holds without user traffic."""
+    """Every agency probed on an interval, and judged by the health book, so its state holds
+    without user traffic."""
     settings = app[SETTINGS]
     if not settings.probes.enabled:
         yield
@@ -251,6 +270,7 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         settings.probes,
         shared=app[CACHE].backend,
         metrics=app[METRICS],
+        health=app[HEALTH_BOOK],
         namespace=settings.cache_namespace,
         op_timeout=settings.cache_timeout_s,
     )

@@ -32,6 +32,7 @@ from connectors.agencies.water import WaterConnector
 from connectors.pipeline.base import AgencyConnector, MaintenanceView
 from connectors.pipeline.recent import RecentLimits
 from connectors.pipeline.transport import Transport
+from observability.agency_health.model import HealthBook
 from observability.metrics import Metrics
 
 __all__ = ["AGENCY_IDS", "CONNECTOR_CLASSES", "Connectors", "build_connectors"]
@@ -86,10 +87,12 @@ def build_connectors(
     sleep: Callable[[float], Awaitable[Any]] | None = None,
     maintenance: MaintenanceView | None = None,
     recent: RecentLimits | None = None,
+    health: HealthBook | None = None,
 ) -> Connectors:
     """Instantiate every connector; a missing base URL or an unknown agency in the overrides is
     a configuration error, said at once. `maintenance` (the calendar) keeps agencies in a window
-    from being called; `recent` bounds the record of operations the pre-window refresh re-runs."""
+    from being called; `recent` bounds the record of operations the pre-window refresh re-runs;
+    each connector records its attempts in `health`, when given."""
     missing = [a for a in AGENCY_IDS if a not in base_urls]
     if missing:
         raise ValueError(f"no base URL configured for agencies: {', '.join(missing)}")
@@ -107,6 +110,7 @@ def build_connectors(
             policy=cls.policy.with_overrides(overrides.get(cls.agency_id, {})),
             maintenance=maintenance,
             recent=recent,
+            health=health,
             **extra,
         )
         for name, cls in _CLASSES.items()

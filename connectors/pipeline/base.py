@@ -11,7 +11,7 @@ a request, its wire model and its mapping to a domain model. Everything else is 
            └─ _attempt()     maintenance window (not called), circuit breaker (every attempt
                              with a verdict counts; open ends the retries), bulkhead,
                              timeout = min(policy timeout, time left),
-                             one `Outcome` → metrics, `agency_up`, breaker
+                             one `Outcome` → metrics, breaker, a health `Sample`
                 ├─ Transport.send()     the HTTP exchange; transport errors → error tree
                 ├─ _raise_for_status()  HTTP status → error tree
                 └─ _interpret()         parse, check and map to the domain → error tree
@@ -50,7 +50,7 @@ from cache.store import CacheStore
 from connectors.pipeline.breaker import CircuitBreaker, CircuitState
 from connectors.pipeline.deadline import Clock, Deadline
 from connectors.pipeline.operations import OperationRunner
-from connectors.pipeline.outcome import Outcome
+from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.policy import AgencyPolicy
 from connectors.pipeline.recent import RecentLimits, RecentOperations
 from connectors.pipeline.retry_budget import RetryBudget
@@ -68,7 +68,7 @@ from domain.errors import (
     CircuitOpen,
 )
 from domain.sourced import Fetched
-from observability.agency_health.model import MaintenanceWindow
+from observability.agency_health.model import HealthBook, MaintenanceWindow, Sample
 from observability.metrics import Metrics
 from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id
 
@@ -125,6 +125,8 @@ class AgencyConnector:
         clock: Clock = time.monotonic,
         maintenance: MaintenanceView | None = None,
         recent: RecentLimits | None = None,
+        health: HealthBook | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.transport = transport
@@ -135,6 +137,8 @@ class AgencyConnector:
         self._sleep = sleep
         self._clock = clock
         self.maintenance = maintenance
+        self.health = health
+        self._wall = wall
         self._agency_back_at = 0.0  # wall time the agency's last 503 + Retry-After named
         self._agency_quiet_until = 0.0  # ... and until when operations do not call it
         self.operations = OperationRunner(
@@ -224,7 +228,7 @@ class AgencyConnector:
 
     async def _attempt(self, call: _Call[T]) -> T:
         """One attempt: admitted by the breaker and the bulkhead, bounded by the timeout, its
-        outcome settled once (metrics, `agency_up`, breaker) whatever happens."""
+        outcome settled once (metrics, breaker, health sample) whatever happens."""
         timeout = self._attempt_timeout(call.deadline)
         in_window = self._in_window(self.cache.clock())
         if in_window is not None:
@@ -241,6 +245,7 @@ class AgencyConnector:
         started = self._clock()
         outcome = Outcome.OK
         called = False
+        status: int | None = None  # what the agency answered, if it answered
         try:
             async with self._slot(timeout):
                 left = timeout - (self._clock() - started)  # the slot wait is part of it
@@ -249,6 +254,7 @@ class AgencyConnector:
                     raise AgencyTimeout(self.agency_id, message)
                 called = True
                 response = await self.transport.send(call.to_send(self, left))
+            status = response.status
             self._raise_for_status(response)
             value = self._interpret(call, response.body)
             self._agency_quiet_until = 0.0  # it answers: whatever it said of maintenance is over
@@ -267,7 +273,7 @@ class AgencyConnector:
             outcome = Outcome.ERROR  # a fault of ours; logged where it surfaces
             raise
         finally:
-            self._settle(outcome, self._clock() - started)
+            self._settle(outcome, self._clock() - started, status=status)
 
     def _recent(self, limits: RecentLimits | None) -> RecentOperations | None:
         """The record of operations the pre-window refresh re-runs: only with a calendar, and
@@ -363,8 +369,11 @@ class AgencyConnector:
             )
         raise AgencyBadResponse(agency, f"{agency} rejected the request ({status})")
 
-    def _settle(self, outcome: Outcome, seconds: float) -> None:
-        """Count one admitted attempt: its metric, the agency's `up` and the breaker."""
+    def _settle(self, outcome: Outcome, seconds: float, *, status: int | None = None) -> None:
+        """Count one admitted attempt: its metric, the connector's `up`, the breaker, and a
+        health sample for every attempt that says something of the agency (a verdict, or its
+        announced maintenance; not ERROR, a fault of ours). `status` tells a refused connection
+        from a 5xx."""
         m, agency = self.metrics, self.agency_id
         verdict = outcome.verdict
         if verdict is None:
@@ -384,7 +393,14 @@ class AgencyConnector:
         up = outcome.up
         if up is not None:
             self.up = up
-            m.agency_up.labels(agency).set(int(up))
+        planned = outcome is Outcome.MAINTENANCE
+        judged = verdict is not None and outcome is not Outcome.ERROR
+        if self.health is not None and (planned or judged):
+            failure = None if verdict or planned else failure_of(outcome, status)
+            sample = Sample(
+                agency, self._wall(), bool(verdict), seconds, failure=failure, maintenance=planned
+            )
+            self.health.record(sample)
 
     def probe_answer_ok(self, body: bytes) -> bool:
         """Whether a 2xx answer of `probe_path` is healthy: by default `{"status": "ok"}`."""

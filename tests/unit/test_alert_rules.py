@@ -35,17 +35,6 @@ RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
 RUNBOOKS = DEPLOY.parent / "docs" / "runbooks.md"
 SEVERITIES = {"page", "warn", "info"}
 
-# Metrics the health book is adding on its own branch (ISSUE 8's fixed names). Not in this
-# branch's registry yet; remove this list once they are (the last test here says when).
-PENDING_METRICS = frozenset(
-    {
-        "panjereh_agency_state",
-        "panjereh_agency_failure_ratio",
-        "panjereh_agency_availability_ratio",
-        "panjereh_agency_latency_p95_seconds",
-    }
-)
-
 _PROMTOOL_TIMEOUT_S = 120.0
 
 
@@ -67,7 +56,7 @@ def runbook_anchors() -> set[str]:
 @cache
 def allowed_names() -> frozenset[str]:
     exported = exported_names(Metrics().registry)
-    return frozenset(exported | PENDING_METRICS | recording_rule_names(RECORDING) | SCRAPE_SERIES)
+    return frozenset(exported | recording_rule_names(RECORDING) | SCRAPE_SERIES)
 
 
 def test_there_are_alerts_and_recording_rules() -> None:
@@ -114,14 +103,6 @@ def test_an_unknown_name_would_be_caught() -> None:
     assert not names <= allowed_names()  # a typo: the family is panjereh_agency_requests_total
     with pytest.raises(ValueError, match="does not parse"):
         selector_names("sum by (agency) (rate(panjereh_agency_requests_total[5m])")
-
-
-def test_pending_metrics_are_not_exported_yet() -> None:
-    """When the health book's metrics are in the registry, PENDING_METRICS must go."""
-    exported = exported_names(Metrics().registry)
-    assert not PENDING_METRICS & exported, (
-        f"now exported, remove from PENDING_METRICS: {sorted(PENDING_METRICS & exported)}"
-    )
 
 
 # --- promtool ----------------------------------------------------------------------------------
