@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from auth.trust import TokenTrust
 from observability.audit_settings import AuditSettings
 from observability.probe_settings import ProbeSettings
+from observability.status_page.settings import StatusPageSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     )
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    status_page: StatusPageSettings = Field(
+        default_factory=StatusPageSettings,
+        description="The public status page at /status (observability.status_page).",
+    )
 
     probes: ProbeSettings = Field(
         default_factory=ProbeSettings, description="Agency health probes (observability.probes)."
