@@ -54,8 +54,9 @@ def new_request_id() -> str:
             return candidate
 
 
-_POLLS = frozenset({"/healthz", "/readyz", "/metrics"})
-"""Probes and scrapes, every few seconds from every watcher: logged at DEBUG, not INFO."""
+_POLLS = frozenset({"/healthz", "/readyz", "/metrics", "/status"})
+"""Probes, scrapes and the status page (which reloads itself in every open browser), every few
+seconds from every watcher: logged at DEBUG, not INFO."""
 
 
 @web.middleware
