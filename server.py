@@ -41,6 +41,7 @@ from observability.logs import configure_logging
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
 from observability.probes import Prober
+from observability.status_page import StatusPage, agency_names, status_routes
 from ratelimits.lifecycle import open_rate_limiter
 from ratelimits.limiter import RateLimiter
 from schema import http_input
@@ -68,6 +69,7 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 AUDITOR = web.AppKey("auditor", Auditor)
 PROBER = web.AppKey("prober", Prober)
 HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
+STATUS_PAGE = web.AppKey("status_page", StatusPage)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -83,6 +85,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         [_agencies, _cache, _tokens, _rate_limits, _audit, _health, _connectors, _probes]
     )
     app.router.add_routes(health_routes(metrics, CACHE))
+    if settings.status_page.enabled:
+        app.cleanup_ctx.append(_status_page)
+        app.router.add_routes(status_routes(STATUS_PAGE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
     return app
@@ -243,6 +248,16 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await prober.stop()
+
+
+async def _status_page(app: web.Application) -> AsyncIterator[None]:
+    """The public status page, read from the health book (public: agency health only)."""
+    page = StatusPage(app[HEALTH_BOOK], agency_names(app[CONNECTORS]), app[SETTINGS].status_page)
+    app[STATUS_PAGE] = page
+    try:
+        yield
+    finally:
+        await page.close()
 
 
 def _response_cache(app: web.Application) -> ResponseCache | None:
@@ -415,6 +430,8 @@ async def _announce(app: web.Application, *, python: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
+    if settings.status_page.enabled:
+        lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
     if settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +94,14 @@ class Row:
     incidents: list[IncidentLine]
 
 
+@dataclass(frozen=True, slots=True)
+class SummaryLine:
+    state: str
+    icon: str
+    word: str
+    rows: list[Row]
+
+
 def render_page(board: Board, words: Words, *, refresh_s: int) -> str:
     """The whole page for one language."""
     rows = [_row(agency, words, board.at) for agency in board.agencies]
@@ -103,7 +110,7 @@ def render_page(board: Board, words: Words, *, refresh_s: int) -> str:
         t=words.text,
         css=Markup(_CSS),  # our own file, checked for "</" above
         rows=rows,
-        summary=_summary(rows, board, words),
+        summary=_summary(rows, words),
         worst=_worst(board),
         updated=words.text["updated"].format(
             at=words.moment(board.at), every=words.number(refresh_s)
@@ -130,8 +137,8 @@ def _row(agency: AgencyBoard, words: Words, now: float) -> Row:
         state_word=words.states[snap.state],
         icon=_STATE_ICONS[snap.state],
         since=words.text["since"].format(at=_when(snap.since, now, words)),
-        latency=None
-        if snap.latency_p95 is None
+        latency=None  # an agency that does not answer has no response time worth showing
+        if snap.latency_p95 is None or not snap.state.up
         else words.text["latency"].format(value=words.milliseconds(snap.latency_p95)),
         day=words.ratio(agency.day.excluding_maintenance),
         week=words.ratio(agency.week.excluding_maintenance),
@@ -200,18 +207,16 @@ def _incident(incident: Incident, words: Words, now: float) -> IncidentLine:
     )
 
 
-def _summary(rows: list[Row], board: Board, words: Words) -> str:
-    counts = Counter(a.snapshot.state for a in board.agencies)
-    parts = [
-        words.text["count_part"].format(state=words.states[state], n=words.number(counts[state]))
-        for state in _STATE_ORDER
-        if counts[state]
-    ]
-    if not parts:
-        return words.text["all_up"]
-    return words.text["counts"].format(
-        parts=words.text["list_joiner"].join(parts), total=words.number(len(rows))
-    )
+def _summary(rows: list[Row], words: Words) -> list[SummaryLine]:
+    """One line per state other than UP, naming its agencies; empty when all are up."""
+    lines = []
+    for state in _STATE_ORDER:
+        named = [r for r in rows if r.state == state.value.lower()]
+        if named:
+            lines.append(
+                SummaryLine(named[0].state, _STATE_ICONS[state], words.states[state], named)
+            )
+    return lines
 
 
 def _worst(board: Board) -> str:

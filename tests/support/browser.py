@@ -110,17 +110,22 @@ class Tab:
             raise AssertionError(f"{expression!r} threw: {answer['exceptionDetails']}")
         return answer["result"].get("value")
 
-    async def screenshot(self, path: Path, *, full_page: bool = False) -> Path:
-        """A PNG of the viewport, or of the whole page."""
+    async def screenshot(
+        self, path: Path, *, full_page: bool = False, selector: str | None = None
+    ) -> Path:
+        """A PNG of the viewport, of the whole page, or of the element `selector` finds."""
         params: dict[str, Any] = {"format": "png"}
         if full_page:
-            metrics = await self.send("Page.getLayoutMetrics")
-            size = metrics["cssContentSize"]
-            params |= {
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"]},
-            }
-            params["clip"]["scale"] = 1
+            size = (await self.send("Page.getLayoutMetrics"))["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
+            params |= {"captureBeyondViewport": True, "clip": {**clip, "scale": 1}}
+        elif selector is not None:
+            clip = await self.evaluate(
+                f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+                ".getBoundingClientRect(); return {x: r.x + scrollX, y: r.y + scrollY, "
+                "width: r.width, height: r.height}; })()"
+            )
+            params |= {"captureBeyondViewport": True, "clip": {**clip, "scale": 1}}
         shot = await self.send("Page.captureScreenshot", **params)
         await asyncio.to_thread(_write, path, base64.b64decode(shot["data"]))
         return path

@@ -80,7 +80,7 @@ def _book(**changes: object) -> FixedHealthBook:
         n.agency: AgencySnapshot(n.agency, AgencyState.UP, NOW - 3 * 86400, 0.123, None)
         for n in NAMES
     }
-    snapshots["tax"] = AgencySnapshot("tax", AgencyState.DOWN, NOW - 300, None, None)
+    snapshots["tax"] = AgencySnapshot("tax", AgencyState.DOWN, NOW - 300, 0.5, None)
     snapshots["water"] = AgencySnapshot("water", AgencyState.DEGRADED, NOW - 120, 0.9, None)
     snapshots["gas"] = AgencySnapshot(
         "gas",
@@ -165,14 +165,30 @@ async def test_persian_page_is_rtl_with_persian_names_words_and_digits_only() ->
     assert "اختلال" in _row(html, "water")
     assert "در حال به‌روزرسانی" in _row(html, "gas")
     assert "برقرار" in _row(html, "post")
+    assert "زمان پاسخ (صدک ۹۵): ۱۲۳ میلی‌ثانیه" in _row(html, "post")
+    assert "زمان پاسخ (صدک ۹۵): ۹۰۰ میلی‌ثانیه" in _row(html, "water")
     assert not ASCII_DIGIT.search(page.text), ASCII_DIGIT.findall(page.text)
     assert "۹۹٫۸۷٪" in _row(html, "post")  # floored, Persian separator and percent sign
-    assert "قطع: ۱، اختلال: ۱، در حال به‌روزرسانی: ۱ (از ۱۶ دستگاه)" in page.text
+    start = html.index('<div class="summary')
+    summary = PageText(html[start : html.index("</div>", start)]).text
+    assert "✕ قطع: سازمان امور مالیاتی ! اختلال: آب و فاضلاب ⚙ در حال به‌روزرسانی: گاز" in summary
+    assert page.having("a", href="#agency-tax")
     assert "۱۶ مهر ۱۴۰۳، ۰۰:۰۰ به وقت تهران" in page.text  # updated at, Jalali, Tehran
     switch = page.having("a", **{"class": "switch"})
     assert switch == [{"class": "switch", "href": "?lang=en", "hreflang": "en", "lang": "en",
                        "dir": "ltr"}]  # fmt: skip
     assert page.having("meta", **{"http-equiv": "refresh", "content": "30"})
+
+
+async def test_all_up_says_so_in_one_line() -> None:
+    book = _book()
+    book.snapshots_ = [
+        AgencySnapshot(s.agency, AgencyState.UP, NOW, None, None) for s in book.snapshots_
+    ]
+    page = PageText(await _html("en", book))
+    assert page.having("p", **{"class": "summary state-up", "role": "status"})
+    assert "✓ All agencies are up." in page.text
+    assert not page.having("a", href="#agency-tax")
 
 
 async def test_english_page_is_ltr_with_english_names_and_latin_digits() -> None:
@@ -183,6 +199,8 @@ async def test_english_page_is_ltr_with_english_names_and_latin_digits() -> None
     assert "Tax" in _row(html, "tax")
     assert "Civil registry" in _row(html, "civil-registry")
     assert "Down" in _row(html, "tax")
+    assert "response time" not in _row(html, "tax")  # one that does not answer has none
+    assert "response time (p95): 123 ms" in _row(html, "post")
     assert "Maintenance" in _row(html, "gas")
     assert not PERSIAN_DIGIT.search(page.text)
     assert "99.87%" in _row(html, "post")
