@@ -11,9 +11,20 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
 
+from server import create_app
+from tests.redis_server import delete_namespace, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
-from tests.support.status_gateway import DOWN, NAMES, down_agency_gateway, page_until, row_of
+from tests.support.status_gateway import (
+    DOWN,
+    NAMES,
+    STATUS_SETTINGS,
+    down_agency_gateway,
+    page_until,
+    row_of,
+)
 
 
 @pytest.fixture
@@ -105,3 +116,41 @@ async def test_renders_stay_few_under_many_readers() -> None:
         statuses = await asyncio.gather(*(read() for _ in range(200)))
         assert statuses == [200] * 200
         assert gw.app[STATUS_PAGE].renders == 1
+
+
+@pytest.mark.redis
+async def test_every_instance_on_one_redis_shows_the_same_outage(redis_url: str) -> None:
+    """The page reads the fleet's book: an instance that never probed tax shows it DOWN, with
+    the same incident, as the one that did."""
+    namespace = unique_namespace().rstrip(":")
+    client = aioredis.from_url(redis_url)
+    try:
+        async with running_gateway(
+            **STATUS_SETTINGS,
+            redis_url=redis_url,
+            cache_namespace=namespace,
+            cache_key_secret="shared-by-both-instances",
+            cache_timeout_s=2,
+        ) as gw:
+            second = create_app(gw.settings.model_copy())
+            runner = web.AppRunner(second, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            other = RunningGateway(
+                f"http://127.0.0.1:{runner.addresses[0][1]}", second, gw.sandbox, gw.settings,
+                gw.client,
+            )  # fmt: skip
+            try:
+                await gw.sandbox.set_fault(DOWN, "down")
+                pages = [
+                    await page_until(each, "en", r"Down since [^<]+ongoing") for each in (gw, other)
+                ]
+                incidents = [re.search(r"Down since (.+?), ongoing", p) for p in pages]
+                assert incidents[0] and incidents[1]
+                assert incidents[0].group() == incidents[1].group()
+            finally:
+                await runner.cleanup()
+    finally:
+        await delete_namespace(client, namespace)
+        await client.aclose()
