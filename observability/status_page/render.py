@@ -96,6 +96,8 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class SummaryLine:
+    """The agencies in one state other than UP, worst state first."""
+
     state: str
     icon: str
     word: str
@@ -105,13 +107,14 @@ class SummaryLine:
 def render_page(board: Board, words: Words, *, refresh_s: int) -> str:
     """The whole page for one language."""
     rows = [_row(agency, words, board.at) for agency in board.agencies]
+    summary = _summary(rows, words)
     return _PAGE.render(
         w=words,
         t=words.text,
         css=Markup(_CSS),  # our own file, checked for "</" above
         rows=rows,
-        summary=_summary(rows, words),
-        worst=_worst(board),
+        summary=summary,
+        worst=summary[0].state if summary else "up",
         updated=words.text["updated"].format(
             at=words.moment(board.at), every=words.number(refresh_s)
         ),
@@ -217,14 +220,6 @@ def _summary(rows: list[Row], words: Words) -> list[SummaryLine]:
                 SummaryLine(named[0].state, _STATE_ICONS[state], words.states[state], named)
             )
     return lines
-
-
-def _worst(board: Board) -> str:
-    states = {a.snapshot.state for a in board.agencies}
-    for state in _STATE_ORDER:
-        if state in states:
-            return state.value.lower()
-    return AgencyState.UP.value.lower()
 
 
 def _legend(words: Words) -> list[tuple[str, str]]:

@@ -87,12 +87,8 @@ class Words:
 
     def date(self, at: float) -> str:
         """The day with its year: "۹ آذر ۱۴۰۵", "30 Nov 2026"."""
-        local = _tehran(at)
-        year = (
-            jdatetime.date.fromgregorian(date=local.date()).year
-            if self.lang == "fa"
-            else (local.year)
-        )
+        local = _tehran(at).date()
+        year = jdatetime.date.fromgregorian(date=local).year if self.lang == "fa" else local.year
         return f"{self.day(at)} {self.number(year)}"
 
     def moment(self, at: float) -> str:
