@@ -42,6 +42,7 @@ from observability.maintenance import MaintenanceCalendar, PreWindowRefresh, sta
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
 from observability.probes import Prober
+from observability.status_page import StatusPage, agency_names, status_routes
 from ratelimits.lifecycle import open_rate_limiter
 from ratelimits.limiter import RateLimiter
 from schema import http_input
@@ -71,6 +72,7 @@ PROBER = web.AppKey("prober", Prober)
 MAINTENANCE = web.AppKey("maintenance", MaintenanceCalendar)
 PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
 HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
+STATUS_PAGE = web.AppKey("status_page", StatusPage)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -97,6 +99,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         ]
     )
     app.router.add_routes(health_routes(metrics, CACHE))
+    if settings.status_page.enabled:
+        app.cleanup_ctx.append(_status_page)
+        app.router.add_routes(status_routes(STATUS_PAGE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
     return app
@@ -304,6 +309,16 @@ async def _pre_window_refresh(app: web.Application) -> AsyncIterator[None]:
         await refresh.stop()
 
 
+async def _status_page(app: web.Application) -> AsyncIterator[None]:
+    """The public status page, read from the health book (public: agency health only)."""
+    page = StatusPage(app[HEALTH_BOOK], agency_names(app[CONNECTORS]), app[SETTINGS].status_page)
+    app[STATUS_PAGE] = page
+    try:
+        yield
+    finally:
+        await page.close()
+
+
 def _response_cache(app: web.Application) -> ResponseCache | None:
     """Kept answers, in the same backend (and byte budget) as agency data; None when off."""
     settings = app[SETTINGS]
@@ -474,6 +489,8 @@ async def _announce(app: web.Application, *, python: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
+    if settings.status_page.enabled:
+        lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
     if settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 

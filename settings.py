@@ -18,6 +18,7 @@ from observability.agency_health.settings import HealthSettings
 from observability.audit_settings import AuditSettings
 from observability.maintenance.config import MaintenanceSettings
 from observability.probe_settings import ProbeSettings
+from observability.status_page.settings import StatusPageSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
@@ -96,6 +97,11 @@ class Settings(BaseSettings):
     )
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    status_page: StatusPageSettings = Field(
+        default_factory=StatusPageSettings,
+        description="The public status page at /status (observability.status_page).",
+    )
 
     probes: ProbeSettings = Field(
         default_factory=ProbeSettings, description="Agency health probes (observability.probes)."

@@ -49,7 +49,9 @@ from bench.processes import (
 if str(ROOT) not in sys.path:  # the ME document lives in tests/, which is not installed
     sys.path.insert(0, str(ROOT))
 
-SCENARIOS = ("bare", "home", "home-nocache", "me-warm", "me-warm-nocache", "me-cold", *OUTAGES)
+SCENARIOS = (
+    "bare", "home", "home-nocache", "me-warm", "me-warm-nocache", "me-cold", "status", *OUTAGES,
+)  # fmt: skip
 # Names that stand for several scenarios.
 ALIASES = {"hang-stale-warm": ("hang-closed-stale", "hang-open-stale")}
 # The complete persona's own mobile number: mobileCheck answers MATCH for it, NO_MATCH for others.
@@ -65,6 +67,9 @@ UNLIMITED_ENV = {"PANJEREH_RATE_LIMITS__ENABLED": "false"}
 # the query costs when the agency data is cached (the setting is read at start-up).
 NOCACHE = "-nocache"
 NOCACHE_ENV = {"PANJEREH_RESPONSE_CACHE": "off"}
+# `status` asks for the page as a browser does (gzip), without a cached copy: every request
+# gets the whole page, from the bytes the gateway keeps for a few seconds.
+STATUS_HEADERS = {"Accept-Encoding": "gzip", "Accept": "text/html"}
 
 
 def log(message: str) -> None:
@@ -268,6 +273,11 @@ async def _run_scenarios(
             else:
                 if name == "bare":
                     target = Target(f"{urls['bare']}/graphql", me_body, lambda: _headers(None))
+                elif name == "status":
+                    target = Target(
+                        f"{urls['gateway']}/status", b"", lambda: STATUS_HEADERS, method="GET",
+                        html=True,
+                    )  # fmt: skip
                 elif name in ("home", "home" + NOCACHE):
                     target = Target(f"{urls[_server_of(name)]}/graphql", _home_body(), warm)
                 elif name in ("me-warm", "me-warm" + NOCACHE):

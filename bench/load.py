@@ -70,13 +70,16 @@ class Target:
     """What one scenario sends: a POST of a fixed body, with headers chosen per request.
 
     The body is encoded once so the load generator spends its CPU on HTTP, not on JSON; only the
-    headers may change per request (me-cold: a different citizen's token every time).
+    headers may change per request (me-cold: a different citizen's token every time). A `GET`
+    target (the status page) sends no body and expects `html`: any 200 with a body is a success.
     """
 
     url: str
     body: bytes
     headers: Callable[[], Mapping[str, str]]
     judge: Judge = judge_strict
+    method: str = "POST"
+    html: bool = False
 
 
 @dataclass
@@ -230,15 +233,24 @@ async def _send(session: aiohttp.ClientSession, target: Target) -> tuple[Verdict
     """One request: the scenario's verdict on it, and a short sample of what was wrong if the
     verdict lists unexpected errors."""
     try:
-        async with session.post(target.url, data=target.body, headers=target.headers()) as resp:
+        async with session.request(
+            target.method, target.url, data=target.body or None, headers=target.headers()
+        ) as resp:
             payload = await resp.read()
             status = resp.status
-        document = json.loads(payload) if status == 200 else None
+        document = json.loads(payload) if status == 200 and not target.html else None
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         return Verdict(unexpected=(type(exc).__name__,)), repr(exc)[:300]
     raw = payload[:300].decode("utf-8", "replace")
     if status != 200:
         return Verdict(unexpected=(f"HTTP {status}",)), raw
+    if target.html:
+        return (Verdict(), None) if payload else (Verdict(unexpected=("empty body",)), raw)
+    return _judged(target, document, raw)
+
+
+def _judged(target: Target, document: Any, raw: str) -> tuple[Verdict, str | None]:
+    """The scenario's verdict on a decoded GraphQL answer."""
     if not isinstance(document, dict):
         return Verdict(unexpected=("no data",)), raw
     verdict = target.judge(document)

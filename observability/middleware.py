@@ -31,8 +31,9 @@ log = logging.getLogger("panjereh.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_POLLS = frozenset({"/healthz", "/readyz", "/metrics"})
-"""Probes and scrapes, every few seconds from every watcher: logged at DEBUG, not INFO."""
+_POLLS = frozenset({"/healthz", "/readyz", "/metrics", "/status"})
+"""Probes, scrapes and the status page (which reloads itself in every open browser), every few
+seconds from every watcher: logged at DEBUG, not INFO."""
 
 
 @web.middleware

@@ -1,8 +1,9 @@
 """The benchmark runs end to end: its children start, it measures, and the gateway answers.
 
 Short runs of `python -m bench` as a subprocess, as a developer would start it. The first fails
-if the benchmark cannot start its children, if either scenario measured nothing, or if the
-gateway's answers to the ME query carried errors (a benchmark of failures would look fast). The
+if the benchmark cannot start its children, if a scenario measured nothing, or if the gateway's
+answers to the ME query carried errors or the status page was not served (a benchmark of
+failures would look fast). The
 second runs one outage scenario (tax hanging, its circuit forced open) and fails if the gateway
 still called tax, or if any answer carried more than the expected CIRCUIT_OPEN for tax (and the
 NOT_FOUNDs of generated citizens).
@@ -30,14 +31,15 @@ def _bench(tmp_path: Path, scenarios: str) -> dict[str, Any]:
     return figures
 
 
-def test_bench_measures_bare_and_me_warm_without_errors(tmp_path: Path) -> None:
-    figures = _bench(tmp_path, "bare,me-warm")
-    assert set(figures) == {"bare", "me-warm"}
+def test_bench_measures_bare_me_warm_and_status_without_errors(tmp_path: Path) -> None:
+    figures = _bench(tmp_path, "bare,me-warm,status")
+    assert set(figures) == {"bare", "me-warm", "status"}
     for name, scenario in figures.items():
         assert scenario["requests"] > 0, (name, scenario)
         assert scenario["rps"] > 0, (name, scenario)
         assert scenario["errors"] == 0, (name, scenario["error_kinds"], scenario["error_sample"])
     assert figures["me-warm"]["ratio_to_bare"] > 0
+    assert figures["status"]["ratio_to_bare"] > 0
 
 
 def test_bench_open_circuit_makes_no_upstream_calls(tmp_path: Path) -> None:
