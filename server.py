@@ -29,6 +29,7 @@ from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
 from cache.redis import RedisCache
 from cache.store import CacheStore
+from connectors.circuit_overrides import CircuitOverrides
 from connectors.pipeline.transport import AioHttpTransport
 from connectors.registry import Connectors, build_connectors
 from domain.errors import InvalidInput
@@ -64,6 +65,7 @@ KEY_SECRET = web.AppKey("key_secret", bytes)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 AUDITOR = web.AppKey("auditor", Auditor)
 PROBER = web.AppKey("prober", Prober)
+CIRCUITS = web.AppKey("circuit_overrides", CircuitOverrides)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -75,7 +77,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _audit, _connectors, _probes])
+    app.cleanup_ctx.extend(
+        [_agencies, _cache, _tokens, _rate_limits, _audit, _connectors, _circuits, _probes]
+    )
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -177,6 +181,9 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             policy_overrides=settings.agency_policies,
         )
         app[CONNECTORS] = connectors
+        app[CIRCUITS] = CircuitOverrides.for_redis_url(
+            connectors, settings.redis_url, namespace=settings.cache_namespace
+        )
         persisted = PersistedQueryGate.from_settings(
             settings.persisted_queries,
             shared=app[CACHE].backend if settings.redis_url else None,
@@ -191,6 +198,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             persisted=persisted,
             connectors=connectors,
             metrics=app[METRICS],
+            circuits=app[CIRCUITS],
             verifier=app[VERIFIER],
             deadline_s=settings.request_deadline_s,
             rate_limiter=app[RATE_LIMITER],
@@ -203,6 +211,17 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         finally:
             for each in connectors:
                 await each.close()
+
+
+async def _circuits(app: web.Application) -> AsyncIterator[None]:
+    """Circuits forced by ops hold on every instance: read from Redis before serving, then
+    followed (connectors.circuit_overrides)."""
+    overrides = app[CIRCUITS]
+    await overrides.start()
+    try:
+        yield
+    finally:
+        await overrides.stop()
 
 
 async def _probes(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from auth.connection import ConnectionAuth
 from auth.principal import Principal
+from connectors.circuit_overrides import CircuitOverrides
 from connectors.pipeline.deadline import Deadline
 from connectors.registry import Connectors
 from observability.audit_trail import AccessTrail
@@ -34,6 +35,8 @@ class GatewayContext:
     principal: Principal | None
     connectors: Connectors
     metrics: Metrics
+    circuits: CircuitOverrides
+    """Ops overrides of agency circuits, shared with the fleet when Redis is configured."""
     loaders: RequestLoaders = field(default_factory=RequestLoaders)
     audit: AccessTrail = field(default_factory=AccessTrail)
     deadline_s: float | None = None

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from auth.principal import PrincipalKind, Scope
+from connectors.circuit_overrides import CircuitOrder
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.breaker import CircuitState
 from domain.errors import Forbidden, InvalidInput, Unauthenticated
 from resolvers.context import GatewayContext
 
 __all__ = ["agency_connectors", "require_ops", "set_circuit"]
-
-log = logging.getLogger("panjereh.ops")
 
 
 def require_ops(ctx: GatewayContext) -> str:
@@ -30,14 +27,14 @@ def agency_connectors(ctx: GatewayContext) -> list[AgencyConnector]:
     return list(ctx.connectors)
 
 
-def set_circuit(ctx: GatewayContext, agency: str, state: CircuitState | None) -> AgencyConnector:
-    """Hold an agency's circuit OPEN or CLOSED, or hand it back to the breaker (None)."""
+async def set_circuit(
+    ctx: GatewayContext, agency: str, state: CircuitState | None
+) -> tuple[AgencyConnector, CircuitOrder]:
+    """Hold an agency's circuit OPEN or CLOSED, or hand it back to the breaker (None), on every
+    instance when the fleet shares Redis (the order says where it holds)."""
     client = require_ops(ctx)
     try:
         connector = ctx.connectors.by_id(agency)
     except KeyError:
-        raise InvalidInput("agency", f"unknown agency {agency!r}") from None
-    connector.breaker.force(state)
-    held = "AUTO" if state is None else state.name  # CLOSED is 0: test for None, not truth
-    log.warning("circuit of %s forced to %s by %s", agency, held, client)
-    return connector
+        raise InvalidInput("agency", f"unknown agency {agency[:64]!r}") from None
+    return connector, await ctx.circuits.order(agency, state, by=client)

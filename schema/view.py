@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.connection import ConnectionAuth, bearer_token
 from auth.principal import Principal
 from auth.tokens import TokenVerifier
+from connectors.circuit_overrides import CircuitOverrides
 from connectors.registry import Connectors
 from domain.errors import BadRequest, RateLimited, Unauthenticated
 from observability.audit_trail import AccessTrail
@@ -59,6 +60,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         *,
         connectors: Connectors,
         metrics: Metrics,
+        circuits: CircuitOverrides,
         verifier: TokenVerifier,
         deadline_s: float,
         persisted: PersistedQueryGate,
@@ -72,6 +74,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         self._auditor = auditor
         self._connectors = connectors
         self._metrics = metrics
+        self._circuits = circuits
         self._verifier = verifier
         self._deadline_s = deadline_s
         self._persisted = persisted
@@ -232,6 +235,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             principal=principal,
             connectors=self._connectors,
             metrics=self._metrics,
+            circuits=self._circuits,
             deadline_s=self._deadline_for(request),
             loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
             rate_limiter=limiter,
