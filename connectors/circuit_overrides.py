@@ -42,7 +42,7 @@ from connectors.pipeline.breaker import CircuitState
 
 __all__ = ["CircuitOrder", "CircuitOverrides", "CircuitScope"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("panjereh.ops")
 
 _REDIS_TIMEOUT_S = 1.0  # an ops mutation, not a citizen's request: patience is cheap here
 _RESYNC_S = 5.0

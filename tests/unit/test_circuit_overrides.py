@@ -30,7 +30,7 @@ async def test_without_redis_an_order_holds_here_and_says_so(
 ) -> None:
     overrides, agencies = _overrides()
     assert overrides.scope is CircuitScope.INSTANCE
-    with caplog.at_level(logging.WARNING, logger="connectors.circuit_overrides"):
+    with caplog.at_level(logging.WARNING, logger="panjereh.ops"):
         order = await overrides.order("water", CircuitState.OPEN, by="ops-console")
     assert order == CircuitOrder(
         "water", CircuitState.OPEN, "ops-console", 1_700_000_000.0, CircuitScope.INSTANCE
