@@ -1,8 +1,9 @@
 """Panjereh's entry point: `create_app(settings)` builds the gateway, `main()` is the CLI.
 
 Shared resources are created in aiohttp cleanup contexts, in dependency order (observability is
-made first, then the sandbox agencies when embedded, the cache, the connectors with their one
-HTTP session) and closed in reverse order. Nothing lives in module globals.
+made first, then the sandbox agencies when embedded, the cache, the agency health book, the
+connectors with their one HTTP session, the probes) and closed in reverse order. Nothing lives
+in module globals.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from cache.redis import RedisCache
 from cache.store import CacheStore
 from connectors.circuit_overrides import CircuitOverrides
 from connectors.pipeline.transport import AioHttpTransport
-from connectors.registry import Connectors, build_connectors
+from connectors.registry import AGENCY_IDS, Connectors, build_connectors
 from domain.errors import InvalidInput
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.lifecycle import open_health_book
 from observability.auditor import Auditor
 from observability.health import health_routes
 from observability.logs import configure_logging
@@ -65,6 +68,7 @@ KEY_SECRET = web.AppKey("key_secret", bytes)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 AUDITOR = web.AppKey("auditor", Auditor)
 PROBER = web.AppKey("prober", Prober)
+HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
 CIRCUITS = web.AppKey("circuit_overrides", CircuitOverrides)
 
 
@@ -78,7 +82,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app.cleanup_ctx.extend(
-        [_agencies, _cache, _tokens, _rate_limits, _audit, _connectors, _circuits, _probes]
+        [
+            _agencies, _cache, _tokens, _rate_limits, _audit, _health, _connectors, _circuits,
+            _probes,
+        ]  # fmt: skip
     )
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
@@ -169,6 +176,14 @@ async def _audit(app: web.Application) -> AsyncIterator[None]:
         await auditor.close()
 
 
+async def _health(app: web.Application) -> AsyncIterator[None]:
+    """The agency health book, before the connectors and the view (both are given it when they
+    are made) and closed after them, so the last attempts' samples are flushed."""
+    async with open_health_book(app[SETTINGS], AGENCY_IDS, metrics=app[METRICS]) as book:
+        app[HEALTH_BOOK] = book
+        yield
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
@@ -179,6 +194,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             cache=app[CACHE],
             metrics=app[METRICS],
             policy_overrides=settings.agency_policies,
+            health=app[HEALTH_BOOK],
         )
         app[CONNECTORS] = connectors
         app[CIRCUITS] = CircuitOverrides.for_redis_url(
@@ -204,6 +220,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             rate_limiter=app[RATE_LIMITER],
             auditor=app[AUDITOR],
             response_cache=_response_cache(app),
+            health=app[HEALTH_BOOK],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:
@@ -225,7 +242,8 @@ async def _circuits(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _probes(app: web.Application) -> AsyncIterator[None]:
-    """Every agency probed on an interval, so `agency_up` holds without user traffic."""
+    """Every agency probed on an interval, and judged by the health book, so its state holds
+    without user traffic."""
     settings = app[SETTINGS]
     if not settings.probes.enabled:
         yield
@@ -235,6 +253,7 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         settings.probes,
         shared=app[CACHE].backend,
         metrics=app[METRICS],
+        health=app[HEALTH_BOOK],
         namespace=settings.cache_namespace,
         op_timeout=settings.cache_timeout_s,
     )

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.trust import TokenTrust
+from observability.agency_health.settings import HealthSettings
 from observability.audit_settings import AuditSettings
 from observability.probe_settings import ProbeSettings
 from ratelimits.config import RateLimits
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
 
     probes: ProbeSettings = Field(
         default_factory=ProbeSettings, description="Agency health probes (observability.probes)."
+    )
+    health: HealthSettings = Field(
+        default_factory=HealthSettings,
+        description="Agency state, availability and incidents (observability.agency_health).",
     )
 
     @property

@@ -31,6 +31,7 @@ from connectors.agencies.traffic_police import TrafficPoliceConnector
 from connectors.agencies.water import WaterConnector
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.transport import Transport
+from observability.agency_health.model import HealthBook
 from observability.metrics import Metrics
 
 __all__ = ["AGENCY_IDS", "CONNECTOR_CLASSES", "Connectors", "build_connectors"]
@@ -83,9 +84,11 @@ def build_connectors(
     metrics: Metrics,
     policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     sleep: Callable[[float], Awaitable[Any]] | None = None,
+    health: HealthBook | None = None,
 ) -> Connectors:
-    """Instantiate every connector; a missing base URL or an unknown agency in the overrides is
-    a configuration error, said at once."""
+    """Instantiate every connector (each records its attempts in `health`, when given); a
+    missing base URL or an unknown agency in the overrides is a configuration error, said at
+    once."""
     missing = [a for a in AGENCY_IDS if a not in base_urls]
     if missing:
         raise ValueError(f"no base URL configured for agencies: {', '.join(missing)}")
@@ -101,6 +104,7 @@ def build_connectors(
             cache=cache,
             metrics=metrics,
             policy=cls.policy.with_overrides(overrides.get(cls.agency_id, {})),
+            health=health,
             **extra,
         )
         for name, cls in _CLASSES.items()

@@ -61,7 +61,36 @@ class Metrics:
         )
         self.agency_up = Gauge(
             "panjereh_agency_up",
-            "1 when the agency's last call or probe got an answer in its format, 0 when it failed.",
+            "1 while the agency's fleet-wide state is UP or DEGRADED, else 0 (DOWN, MAINTENANCE).",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_state = Gauge(
+            "panjereh_agency_state",
+            "1 for the agency's fleet-wide state (UP, DEGRADED, DOWN, MAINTENANCE), 0 for the "
+            "other three; every instance exports the same values.",
+            ["agency", "state"],
+            registry=r,
+        )
+        self.agency_failure_ratio = Gauge(
+            "panjereh_agency_failure_ratio",
+            "Failed / all samples (probes and calls, maintenance left out) over the last 5 "
+            "minutes, fleet-wide; NaN without samples.",
+            ["agency"],
+            registry=r,
+        )
+        self.agency_availability_ratio = Gauge(
+            "panjereh_agency_availability_ratio",
+            "Mean good share of the minutes with samples over the window (5m, 1h, 24h, 7d), "
+            "planned maintenance excluded or included (counted as unavailable); NaN without "
+            "samples.",
+            ["agency", "window", "maintenance"],
+            registry=r,
+        )
+        self.agency_latency_p95 = Gauge(
+            "panjereh_agency_latency_p95_seconds",
+            "95th percentile of the agency's probe and call durations over the last 5 minutes, "
+            "fleet-wide; NaN without samples.",
             ["agency"],
             registry=r,
         )
@@ -85,8 +114,8 @@ class Metrics:
         )
         self.agency_maintenance = Gauge(
             "panjereh_agency_maintenance",
-            "1 while the agency's last probe found it in announced maintenance (503 with "
-            "Retry-After; agency_up is 0 then), else 0.",
+            "1 while the agency's fleet-wide state is MAINTENANCE (a planned window, or 503 "
+            "with Retry-After; agency_up is 0 then), else 0.",
             ["agency"],
             registry=r,
         )

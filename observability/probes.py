@@ -4,19 +4,20 @@ One job: schedule, lease, probe, publish. On each tick, for every agency at once
 
     lease  `<ns>:probe:<agency>:lease` (cache `add`, lives 0.8 interval) ─ taken? ─┐
       yes: probe (connectors.pipeline.probe) → count it → publish `<ns>:probe:<agency>`
+           → the health book judges the agency (`evaluate`: the state machine, for the fleet)
       no:  another instance probed this interval: read what it published
-    then set this instance's gauges from the newest result it has
+           → the health book reads the fleet's state (`refresh`)
+    then set this instance's probe gauges from the newest result it has
 
-With several instances on one Redis the lease makes one of them probe each agency per interval
-and every instance reports the same `agency_up`; on the embedded default (the in-memory cache)
-the one instance takes every lease. If the cache cannot answer, the instance probes for itself:
-that costs probe calls, never the signal.
+With several instances on one Redis the lease makes one of them probe (and judge) each agency
+per interval and every instance reports the same state; on the embedded default (the in-memory
+cache) the one instance takes every lease. If the cache cannot answer, the instance probes for
+itself: that costs probe calls, never the signal.
 
-What a result sets: `agency_up` (1 ok, 0 unavailable/timeout/bad answer or maintenance, left as
-it is for a 429), `agency_probe_success`, `agency_probe_duration_seconds` and
-`agency_maintenance`; the instance that probed counts it in `agency_probes_total`. Real calls
-keep setting `agency_up` too (whichever is newer wins); probes are never in
-`agency_requests_total`.
+What a result sets here: `agency_probe_success` and `agency_probe_duration_seconds`; the
+instance that probed counts it in `agency_probes_total`. `agency_up`, `agency_state` and
+`agency_maintenance` follow the fleet's state and are set by the health book
+(`observability.agency_health`). Probes are never in `agency_requests_total`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 from cache.backend import CacheBackend
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.probe import ProbeResult, probe
+from observability.agency_health.book import AgencyHealthBook
 from observability.metrics import Metrics
 from observability.probe_settings import ProbeSettings
 
@@ -45,7 +47,8 @@ _KEEP_INTERVALS = 3  # a published result outlives its interval, for instances t
 
 
 class Prober:
-    """Probes `connectors` every `settings.interval_s`, sharing leases and results in `shared`.
+    """Probes `connectors` every `settings.interval_s`, sharing leases and results in `shared`,
+    and has `health` (when given) judge or read each agency's state every tick.
 
     `clock` (monotonic s), `wall` (unix s) and `sleep` are injectable: unit tests move time.
     """
@@ -57,6 +60,7 @@ class Prober:
         *,
         shared: CacheBackend,
         metrics: Metrics,
+        health: AgencyHealthBook | None = None,
         namespace: str = "panjereh",
         op_timeout: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
@@ -67,6 +71,7 @@ class Prober:
         self.settings = settings
         self._shared = shared
         self._metrics = metrics
+        self._health = health
         self._namespace = namespace
         self._op_timeout = op_timeout
         self._clock = clock
@@ -79,7 +84,7 @@ class Prober:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Probe every agency once now, so `agency_up` is there when the gateway starts serving
+        """Probe every agency once now, so its state is known when the gateway starts serving
         (a probe is bounded by `timeout_s`), then every interval in the background."""
         if self._task is None:
             started = self._clock()
@@ -130,8 +135,14 @@ class Prober:
                 self._metrics.agency_probes.labels(agency, label).inc()
                 log.debug("probe of %s: %s in %.3f s", agency, label, result.seconds)
                 await self._publish(agency, result)
+                if self._health is not None:
+                    await self._health.evaluate(
+                        agency, result.sample(agency), result.at, retry_after=result.retry_after
+                    )
             else:
                 result = await self._read(agency)
+                if self._health is not None:
+                    await self._health.refresh([agency])
             if result is not None:
                 self._apply(connector, result)
         except Exception:  # one agency's probe must never stop the others or the next tick
@@ -146,11 +157,9 @@ class Prober:
         m = self._metrics
         m.agency_probe_success.labels(agency).set(int(result.success))
         m.agency_probe_duration.labels(agency).set(result.seconds)
-        m.agency_maintenance.labels(agency).set(int(result.maintenance))
         up = result.up
         if up is not None:
             connector.up = up
-            m.agency_up.labels(agency).set(int(up))
 
     # -- the shared state -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from auth.principal import Principal
 from connectors.circuit_overrides import CircuitOverrides
 from connectors.pipeline.deadline import Deadline
 from connectors.registry import Connectors
+from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
 from observability.metrics import Metrics
 from ratelimits.limiter import RateLimiter
@@ -48,3 +49,5 @@ class GatewayContext:
     rate_limiter: RateLimiter | None = None
     """Counts each WebSocket operation like an HTTP request (HTTP requests are counted by the
     view before any GraphQL work)."""
+    health: HealthBook | None = None
+    """The fleet's agency health: states, availability, incidents, changes (ops, status)."""

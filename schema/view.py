@@ -31,6 +31,7 @@ from auth.tokens import TokenVerifier
 from connectors.circuit_overrides import CircuitOverrides
 from connectors.registry import Connectors
 from domain.errors import BadRequest, RateLimited, Unauthenticated
+from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
 from observability.auditor import Auditor
 from observability.metrics import Metrics
@@ -67,9 +68,11 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         rate_limiter: RateLimiter | None = None,
         auditor: Auditor | None = None,
         response_cache: ResponseCache | None = None,
+        health: HealthBook | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._health = health
         self._responses = response_cache
         self._auditor = auditor
         self._connectors = connectors
@@ -240,6 +243,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
             rate_limiter=limiter,
             audit=AccessTrail(self._auditor),
+            health=self._health,
         )
         if isinstance(response, web.WebSocketResponse):
             context.principal = None  # known once `connection_init` has been verified

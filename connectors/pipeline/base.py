@@ -9,7 +9,7 @@ a request, its wire model and its mapping to a domain model. Everything else is 
                              the policy and the retry budget
            └─ _attempt()     circuit breaker (every attempt with a verdict counts; open ends the
                              retries), bulkhead, timeout = min(policy timeout, time left),
-                             one `Outcome` → metrics, `agency_up`, breaker
+                             one `Outcome` → metrics, breaker, a health `Sample`
                 ├─ Transport.send()     the HTTP exchange; transport errors → error tree
                 ├─ _raise_for_status()  HTTP status → error tree
                 └─ _interpret()         parse, check and map to the domain → error tree
@@ -41,7 +41,7 @@ from cache.store import CacheStore
 from connectors.pipeline.breaker import CircuitBreaker, CircuitState
 from connectors.pipeline.deadline import Clock, Deadline
 from connectors.pipeline.operations import OperationRunner
-from connectors.pipeline.outcome import Outcome
+from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.policy import AgencyPolicy
 from connectors.pipeline.retry_budget import RetryBudget
 from connectors.pipeline.retrying import build_retrying
@@ -57,6 +57,7 @@ from domain.errors import (
     CircuitOpen,
 )
 from domain.sourced import Fetched
+from observability.agency_health.model import HealthBook, Sample
 from observability.metrics import Metrics
 
 __all__ = ["AgencyConnector", "agency_of", "operation"]
@@ -76,7 +77,9 @@ class AgencyConnector:
     """Base of every agency connector; subclasses declare, this class does the work.
 
     `transport` sends the HTTP exchanges (aiohttp in production, a scripted one in unit tests);
-    `clock` (monotonic seconds) and `sleep` are injectable so tests move time instead of waiting.
+    `health`, when given, gets a `Sample` of every attempt the agency answered or failed (see
+    `_settle`); `clock` (monotonic seconds), `wall` (unix seconds, the samples' time) and `sleep`
+    are injectable so tests move time instead of waiting.
     """
 
     agency_id: ClassVar[str]
@@ -99,6 +102,8 @@ class AgencyConnector:
         policy: AgencyPolicy | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Clock = time.monotonic,
+        health: HealthBook | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.transport = transport
@@ -108,6 +113,8 @@ class AgencyConnector:
             self.policy = policy
         self._sleep = sleep
         self._clock = clock
+        self.health = health
+        self._wall = wall
         self.operations = OperationRunner(self.agency_id, self.policy, cache, metrics, clock=clock)
         self.breaker = CircuitBreaker(
             self.agency_id, self.policy.breaker, clock=clock, listener=self._on_circuit_change
@@ -185,7 +192,7 @@ class AgencyConnector:
 
     async def _attempt(self, call: _Call[T]) -> T:
         """One attempt: admitted by the breaker and the bulkhead, bounded by the timeout, its
-        outcome settled once (metrics, `agency_up`, breaker) whatever happens."""
+        outcome settled once (metrics, breaker, health sample) whatever happens."""
         timeout = self._attempt_timeout(call.deadline)
         try:
             self.breaker.before_call()
@@ -198,6 +205,8 @@ class AgencyConnector:
         started = self._clock()
         outcome = Outcome.OK
         called = False
+        status: int | None = None  # what the agency answered, if it answered
+        planned = False  # a 503 with Retry-After: maintenance the agency announces
         try:
             async with self._slot(timeout):
                 left = timeout - (self._clock() - started)  # the slot wait is part of it
@@ -206,6 +215,7 @@ class AgencyConnector:
                     raise AgencyTimeout(self.agency_id, message)
                 called = True
                 response = await self.transport.send(call.to_send(self, left))
+            status = response.status
             self._raise_for_status(response)
             return self._interpret(call, response.body)
         except AgencyError as exc:
@@ -214,6 +224,7 @@ class AgencyConnector:
                 not called or timeout < self.policy.breaker.min_verdict_s
             ):
                 outcome = Outcome.DEADLINE  # not asked, or given too little time to judge it
+            planned = status == 503 and exc.retry_after is not None
             raise
         except asyncio.CancelledError:
             outcome = Outcome.CANCELLED
@@ -222,7 +233,7 @@ class AgencyConnector:
             outcome = Outcome.ERROR  # a fault of ours; logged where it surfaces
             raise
         finally:
-            self._settle(outcome, self._clock() - started)
+            self._settle(outcome, self._clock() - started, status=status, planned=planned)
 
     @contextlib.asynccontextmanager
     async def _slot(self, limit_s: float) -> AsyncIterator[None]:
@@ -286,8 +297,12 @@ class AgencyConnector:
             )
         raise AgencyBadResponse(agency, f"{agency} rejected the request ({status})")
 
-    def _settle(self, outcome: Outcome, seconds: float) -> None:
-        """Count one admitted attempt: its metric, the agency's `up` and the breaker."""
+    def _settle(
+        self, outcome: Outcome, seconds: float, *, status: int | None = None, planned: bool = False
+    ) -> None:
+        """Count one admitted attempt: its metric, the agency's `up`, the breaker, and a health
+        sample for every attempt with a verdict on the agency (not ERROR, a fault of ours):
+        `status` tells a refused connection from a 5xx, `planned` marks maintenance."""
         m, agency = self.metrics, self.agency_id
         verdict = outcome.verdict
         if verdict is None:
@@ -307,7 +322,11 @@ class AgencyConnector:
         up = outcome.up
         if up is not None:
             self.up = up
-            m.agency_up.labels(agency).set(int(up))
+        if self.health is not None and verdict is not None and outcome is not Outcome.ERROR:
+            failure = None if verdict or planned else failure_of(outcome, status)
+            self.health.record(
+                Sample(agency, self._wall(), verdict, seconds, failure=failure, maintenance=planned)
+            )
 
     def probe_answer_ok(self, body: bytes) -> bool:
         """Whether a 2xx answer of `probe_path` is healthy: by default `{"status": "ok"}`."""

@@ -1,19 +1,23 @@
 """What one attempt to call an agency came to, and what each result means for the pipeline.
 
-    outcome        breaker      agency_up   (the value is the `outcome` metric label)
-    OK             success      1
-    NOT_FOUND      success      1           the agency answered; the record does not exist
-    TIMEOUT        failure      0
-    UNAVAILABLE    failure      0
-    RATE_LIMITED   failure      –
-    BAD_RESPONSE   failure      0           not in the documented format, mapping included
-    ERROR          failure      –           a fault of ours
-    REJECTED       no verdict   –           the bulkhead had no slot: the agency was not asked
-    DEADLINE       no verdict   –           cut short by the caller's deadline
-    CANCELLED      no verdict   –
+    outcome        breaker      up   health sample (its failure kind)
+    OK             success      1    ok
+    NOT_FOUND      success      1    ok            the agency answered; the record does not exist
+    TIMEOUT        failure      0    timeout
+    UNAVAILABLE    failure      0    refused (no answer) or 5xx (an answer); a 503 with
+                                     Retry-After is planned maintenance, not a failure
+    RATE_LIMITED   failure      –    429
+    BAD_RESPONSE   failure      0    malformed     not in the documented format, mapping included
+    ERROR          failure      –    –             a fault of ours
+    REJECTED       no verdict   –    –             the bulkhead had no slot: not asked
+    DEADLINE       no verdict   –    –             cut short by the caller's deadline
+    CANCELLED      no verdict   –    –
     CIRCUIT_OPEN   (not admitted)
 
-Dashboards and alert rules (deploy/prometheus) select on these label values: keep them.
+The value is the `outcome` label of `agency_requests_total`; `up` is the connector's `up`; the
+samples go to the agency health book (`observability.agency_health`), whose fleet-wide state
+`panjereh_agency_up` follows. Dashboards and alert rules (deploy/prometheus) select on these
+label values: keep them.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from domain.errors import (
     AgencyUnavailable,
     CircuitOpen,
 )
+from observability.agency_health.model import Failure
 
-__all__ = ["Outcome"]
+__all__ = ["Outcome", "failure_of"]
 
 
 class Outcome(StrEnum):
@@ -68,6 +73,21 @@ class Outcome(StrEnum):
         return _UP.get(self)
 
 
+def failure_of(outcome: Outcome, status: int | None) -> Failure | None:
+    """What failed, as an incident counts it; None for an outcome that is no failure of the
+    agency. `status` is the HTTP status the agency answered with, None when there was no answer
+    at all, so that a refused (reset, DNS) connection and a 5xx, both UNAVAILABLE, are told
+    apart."""
+    if outcome is Outcome.UNAVAILABLE:
+        return Failure.REFUSED if status is None else Failure.SERVER_ERROR
+    return _FAILURES.get(outcome)
+
+
+_FAILURES: dict[Outcome, Failure] = {
+    Outcome.TIMEOUT: Failure.TIMEOUT,
+    Outcome.RATE_LIMITED: Failure.RATE_LIMITED,
+    Outcome.BAD_RESPONSE: Failure.MALFORMED,
+}
 _VERDICTS: dict[Outcome, bool] = {
     Outcome.OK: True,
     Outcome.NOT_FOUND: True,

@@ -7,13 +7,16 @@ calls go through: no breaker (it neither trips nor resets it), no retry, no bulk
 retry budget, no cache, and not counted in `agency_requests_total`. It carries no citizen's
 identity: `probe_path` is the agency's health endpoint or a read that needs none.
 
-    answer                                   outcome        maintenance
-    2xx and `probe_answer_ok(body)`          OK             no
-    2xx with any other body, other 4xx       BAD_RESPONSE   no
+    answer                                   outcome        maintenance   failure
+    2xx and `probe_answer_ok(body)`          OK             no            –
+    2xx with any other body, other 4xx       BAD_RESPONSE   no            malformed
     503 with Retry-After                     UNAVAILABLE    yes (planned: not a failure)
-    other 5xx, refused, reset                UNAVAILABLE    no
-    429                                      RATE_LIMITED   no
-    no answer within `limit_s`               TIMEOUT        no
+    other 5xx                                UNAVAILABLE    no            5xx
+    refused, reset, DNS                      UNAVAILABLE    no            refused
+    429                                      RATE_LIMITED   no            429
+    no answer within `limit_s`               TIMEOUT        no            timeout
+
+`ProbeResult.sample` is the probe as the agency health book takes it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from connectors.pipeline.base import AgencyConnector
-from connectors.pipeline.outcome import Outcome
+from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.transport import TransportRequest
 from domain.errors import AgencyError
+from observability.agency_health.model import Failure, Sample
 
 __all__ = ["PROBE_MAX_BYTES", "ProbeResult", "probe"]
 
@@ -43,6 +47,7 @@ class ProbeResult:
     seconds: float
     at: float  # unix time the probe finished: instances compare results by it
     retry_after: float | None = None
+    failure: Failure | None = None  # what failed, when it failed (not in maintenance)
 
     @property
     def success(self) -> bool:
@@ -52,6 +57,18 @@ class ProbeResult:
     def up(self) -> bool | None:
         """For `agency_up`: as the outcome says (in maintenance the agency is not up)."""
         return self.outcome.up
+
+    def sample(self, agency: str) -> Sample:
+        """This probe as a health sample of `agency`."""
+        return Sample(
+            agency,
+            self.at,
+            self.success,
+            self.seconds,
+            failure=self.failure,
+            maintenance=self.maintenance,
+            probe=True,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +81,7 @@ class ProbeResult:
             seconds=float(data["seconds"]),
             at=float(data["at"]),
             retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
+            failure=Failure(data["failure"]) if data.get("failure") else None,
         )
 
 
@@ -85,6 +103,7 @@ async def probe(
     started = clock()
     maintenance = False
     retry_after: float | None = None
+    status: int | None = None
     try:
         response = await connector.transport.send(request)
     except AgencyError as exc:
@@ -102,7 +121,8 @@ async def probe(
             outcome = Outcome.BAD_RESPONSE
         else:
             outcome = Outcome.OK
-    return ProbeResult(outcome, maintenance, clock() - started, wall(), retry_after)
+    failure = None if maintenance else failure_of(outcome, status)
+    return ProbeResult(outcome, maintenance, clock() - started, wall(), retry_after, failure)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -2,11 +2,14 @@
 
 Before, the mapping ran after the attempt had been recorded: a post answer with a nine-digit
 postal code was counted `outcome="ok"`, set `agency_up` to 1 and was a success for the breaker,
-while the client saw AGENCY_BAD_RESPONSE.
+while the client saw AGENCY_BAD_RESPONSE. Now it is a `malformed` failure for the health book,
+which takes the agency DOWN.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -19,9 +22,13 @@ from connectors.agencies.post import PostConnector
 from connectors.pipeline.breaker import CircuitState
 from connectors.pipeline.transport import AioHttpTransport
 from domain.errors import AgencyBadResponse, CircuitOpen
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.memory_store import MemoryHealthStore
+from observability.agency_health.model import Failure
+from observability.agency_health.tally import Tally
 from observability.metrics import Metrics
 from sandbox import PERSONAS, FaultSpec
-from server import METRICS
+from server import HEALTH_BOOK, METRICS
 from tests.support.gateway import running_gateway
 
 COMPLETE = PERSONAS["complete"]
@@ -60,6 +67,7 @@ async def test_a_value_that_does_not_map_is_a_bad_response_for_metrics_and_break
 ) -> None:
     metrics = Metrics()
     policy = PostConnector.policy.with_overrides({"breaker": {"min_calls": 3}})
+    health = AgencyHealthBook(["post"], MemoryHealthStore())
     async with aiohttp.ClientSession() as session:
         post = PostConnector(
             base_url=wrong_post,
@@ -67,6 +75,7 @@ async def test_a_value_that_does_not_map_is_a_bad_response_for_metrics_and_break
             cache=CacheStore(MemoryCache(), key_secret=b"k", metrics=metrics),
             metrics=metrics,
             policy=policy,
+            health=health,
         )
         for _ in range(3):
             with pytest.raises(AgencyBadResponse):
@@ -74,15 +83,19 @@ async def test_a_value_that_does_not_map_is_a_bad_response_for_metrics_and_break
         requests = "panjereh_agency_requests_total"
         assert _sample(metrics, requests, outcome="bad_response") == 3
         assert _sample(metrics, requests, outcome="ok") is None
-        assert _sample(metrics, "panjereh_agency_up") == 0
         assert post.up is False
+        await health.flush()
+        now = int(time.time() // 60)
+        minutes = await health.store.minutes("post", [now - 1, now])
+        samples = Tally.total(minutes.values())
+        assert (samples.ok, samples.failures) == (0, {Failure.MALFORMED: 3})
         assert post.breaker.state is CircuitState.OPEN  # three failures of three calls
         with pytest.raises(CircuitOpen):
             await post.fetch_address(COMPLETE)
 
 
 async def test_a_malformed_answer_through_the_gateway_is_counted_bad_response() -> None:
-    async with running_gateway() as gw:
+    async with running_gateway(probes={"interval_s": 0.25, "timeout_s": 0.25}) as gw:
         await gw.sandbox.set_fault("post", FaultSpec(mode="malformed"))
         status, body = await gw.query("{ me { address { postalCode } } }", token=gw.token(COMPLETE))
         assert status == 200
@@ -91,4 +104,10 @@ async def test_a_malformed_answer_through_the_gateway_is_counted_bad_response() 
         requests = "panjereh_agency_requests_total"
         assert _sample(metrics, requests, outcome="bad_response") == 1
         assert _sample(metrics, requests, outcome="ok") is None
-        assert _sample(metrics, "panjereh_agency_up") == 0
+        started = time.monotonic()
+        while _sample(metrics, "panjereh_agency_up") != 0:  # the next probe tick judges it
+            assert time.monotonic() - started < 5, "post was not judged DOWN"
+            await asyncio.sleep(0.02)
+        [incident] = await gw.app[HEALTH_BOOK].incidents("post", 5)
+        assert set(incident.failures) == {Failure.MALFORMED}  # the call's and the probes'
+        assert incident.failures[Failure.MALFORMED] >= 2

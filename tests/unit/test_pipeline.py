@@ -8,6 +8,7 @@ retries, retry budget, breaker, bulkhead, timeouts, deadline, outcome metrics, c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 from pathlib import Path
@@ -35,6 +36,10 @@ from domain.errors import (
     AgencyUnavailable,
     CircuitOpen,
 )
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.memory_store import MemoryHealthStore
+from observability.agency_health.model import Failure
+from observability.agency_health.tally import Tally
 from observability.metrics import Metrics
 from observability.request_outcome import RequestOutcome
 from resolvers.context import RequestLoaders
@@ -89,6 +94,9 @@ class Rig:
         self.metrics = Metrics()
         self.transport = ScriptedTransport()
         store = CacheStore(MemoryCache(), key_secret=b"k", metrics=self.metrics)
+        self.health = AgencyHealthBook(
+            [cls.agency_id], MemoryHealthStore(clock=self.clock), clock=self.clock
+        )
         self.connector: Any = cls(
             base_url="http://agency.invalid",
             transport=self.transport,
@@ -97,8 +105,17 @@ class Rig:
             policy=POLICY.replace(**policy),
             sleep=self.sleep,
             clock=self.clock,
+            health=self.health,
+            wall=self.clock,
         )
         self.agency = self.connector.agency_id
+        self._started = self.clock()
+
+    async def samples(self) -> Tally:
+        """What the health book was given since the rig was made (flushed to its store)."""
+        await self.health.flush()
+        minutes = range(int(self._started // 60), int(self.clock() // 60) + 1)
+        return Tally.total((await self.health.store.minutes(self.agency, minutes)).values())
 
     async def call(self, deadline: Deadline | None = None, subject: str = CODE) -> Any:
         """One read that bypasses the cache (each test call reaches the transport)."""
@@ -136,7 +153,10 @@ async def test_transient_failures_are_retried_and_then_answered() -> None:
     assert len(rig.sleep.waits) == 2 and all(0 <= w <= 0.4 for w in rig.sleep.waits)
     assert rig.outcomes() == {"unavailable": 2, "ok": 1}
     assert rig.sample("panjereh_agency_retries_total") == 2
-    assert rig.sample("panjereh_agency_up") == 1
+    assert rig.connector.up is True
+    samples = await rig.samples()  # every attempt: a 503 (an answer) and a refused connection
+    assert (samples.ok, samples.failed) == (1, 2)
+    assert samples.failures == {Failure.SERVER_ERROR: 1, Failure.REFUSED: 1}
 
 
 @pytest.mark.parametrize(
@@ -158,6 +178,42 @@ async def test_permanent_failures_are_not_retried(
         await rig.call()
     assert len(rig.transport.sent) == 1 and rig.sleep.waits == []
     assert rig.outcomes() == {outcome: 1}
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok", "failure", "maintenance"),
+    [
+        (OK, 1, None, 0),
+        (TransportResponse(404), 1, None, 0),  # not found is an answer
+        (TransportResponse(500), 0, Failure.SERVER_ERROR, 0),
+        (TransportResponse(503), 0, Failure.SERVER_ERROR, 0),  # a 503 without Retry-After
+        (AgencyUnavailable("post", "refused", transient=True), 0, Failure.REFUSED, 0),
+        (TransportResponse(429), 0, Failure.RATE_LIMITED, 0),
+        (TransportResponse(200, {}, b"<html>"), 0, Failure.MALFORMED, 0),
+        (TransportResponse(400), 0, Failure.MALFORMED, 0),
+        (TransportResponse(503, {"Retry-After": "600"}), 0, None, 1),  # planned, no failure
+    ],
+)
+async def test_each_attempt_with_a_verdict_is_a_health_sample(
+    answer: Any, ok: int, failure: Failure | None, maintenance: int
+) -> None:
+    rig = Rig(max_attempts=1)
+    rig.transport.add(answer)
+    with contextlib.suppress(AgencyNotFound, AgencyUnavailable, AgencyBadResponse):
+        await rig.call()
+    samples = await rig.samples()
+    assert (samples.ok, samples.maintenance) == (ok, maintenance)
+    assert samples.failures == ({failure: 1} if failure else {})
+    assert samples.failed == (1 if failure else 0)
+
+
+async def test_a_fault_of_ours_is_no_sample_of_the_agency() -> None:
+    rig = Rig(max_attempts=1)
+    rig.transport.add(RuntimeError("a bug in the gateway"))
+    with pytest.raises(RuntimeError):
+        await rig.call()
+    assert rig.outcomes() == {"error": 1}
+    assert (await rig.samples()).empty
 
 
 async def test_retry_after_is_waited_for_when_the_policy_accepts_it() -> None:
@@ -246,7 +302,9 @@ async def test_not_found_is_a_success_for_the_breaker() -> None:
         with pytest.raises(AgencyNotFound):
             await rig.call()
     assert rig.connector.breaker.state is CircuitState.CLOSED
-    assert rig.sample("panjereh_agency_up") == 1
+    assert rig.connector.up is True
+    samples = await rig.samples()
+    assert (samples.ok, samples.failed) == (6, 0)  # the agency answered: not found is ok
 
 
 # -- mapping failures -------------------------------------------------------------------------
@@ -259,12 +317,14 @@ async def test_an_answer_that_does_not_map_is_a_failed_attempt() -> None:
     nine_digits = json_response({**ADDRESS, "postalCode": "۱۴۳۳۶۵۴۳۲"})
     rig.transport.add(OK, *[nine_digits] * 3)
     await rig.call()
-    assert rig.sample("panjereh_agency_up") == 1
+    assert rig.connector.up is True
     for _ in range(3):
         with pytest.raises(AgencyBadResponse):
             await rig.call()
     assert rig.outcomes() == {"ok": 1, "bad_response": 3}
-    assert rig.sample("panjereh_agency_up") == 0
+    assert rig.connector.up is False
+    samples = await rig.samples()
+    assert (samples.ok, samples.failed, samples.failures) == (1, 3, {Failure.MALFORMED: 3})
     assert rig.connector.breaker.state is CircuitState.OPEN  # 3 failures of 4 calls
     assert len(rig.sleep.waits) == 0  # a malformed answer is not retried
 
@@ -358,7 +418,10 @@ async def test_a_timeout_with_the_full_policy_time_is_a_failure_of_the_agency() 
         with pytest.raises(AgencyTimeout):
             await rig.call(deadline=Deadline.after(60, clock=rig.clock))
     assert rig.outcomes() == {"timeout": 4}
-    assert rig.sample("panjereh_agency_up") == 0
+    assert rig.connector.up is False
+    samples = await rig.samples()
+    assert (samples.ok, samples.failed, samples.failures) == (0, 4, {Failure.TIMEOUT: 4})
+    assert samples.quantile(0.95) == pytest.approx(2.0, rel=0.2)  # each waited its 2 s
     assert rig.connector.breaker.state is CircuitState.OPEN
 
 
@@ -370,7 +433,8 @@ async def test_a_timeout_cut_short_by_the_callers_deadline_says_nothing_of_the_a
             await rig.call(deadline=Deadline.after(0.5, clock=rig.clock))
     assert len(rig.transport.sent) == 6  # the deadline left no time for a retry
     assert rig.outcomes() == {"deadline": 6}
-    assert rig.sample("panjereh_agency_up") is None
+    assert rig.connector.up is None
+    assert (await rig.samples()).empty  # nothing said of the agency
     assert rig.connector.breaker.state is CircuitState.CLOSED
 
 

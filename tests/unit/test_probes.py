@@ -1,8 +1,8 @@
 """The prober over a scripted transport, an injected clock and sleep: no sockets, no waiting.
 
 What is real: the connectors (their probe path and answer check), the probe's classification,
-the in-memory cache holding leases and results, the metrics, the breaker. What is scripted: the
-agencies' answers (the transport).
+the in-memory cache holding leases and results, the health book judging each tick (in memory),
+the metrics, the breaker. What is scripted: the agencies' answers (the transport).
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from connectors.pipeline.breaker import BreakerPolicy, CircuitState
 from connectors.pipeline.policy import AgencyPolicy
 from connectors.pipeline.transport import TransportRequest, TransportResponse
 from domain.errors import AgencyTimeout, AgencyUnavailable
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.memory_store import MemoryHealthStore
+from observability.agency_health.model import AgencyState
 from observability.metrics import Metrics
 from observability.probe_settings import ProbeSettings
 from observability.probes import Prober
@@ -55,15 +58,27 @@ class Ticks:
 
 
 class Rig:
-    """Two connectors (post, water) over one scripted transport, and a prober over them."""
+    """Two connectors (post, water) over one scripted transport, and a prober over them with
+    a health book (its store shared like the cache when `health_store` is given)."""
 
     def __init__(
-        self, *, clock: Clock | None = None, shared: MemoryCache | None = None, **prober: Any
+        self,
+        *,
+        clock: Clock | None = None,
+        shared: MemoryCache | None = None,
+        health_store: MemoryHealthStore | None = None,
+        **prober: Any,
     ) -> None:
         self.clock = clock or Clock()
         self.metrics = Metrics()
         self.transport = ScriptedTransport()
         self.shared = shared if shared is not None else MemoryCache(clock=self.clock)
+        self.health = AgencyHealthBook(
+            ["post", "water"],
+            health_store if health_store is not None else MemoryHealthStore(clock=self.clock),
+            metrics=self.metrics,
+            clock=self.clock,
+        )
         store = CacheStore(self.shared, key_secret=b"k", metrics=self.metrics)
         self.connectors: list[AgencyConnector] = [
             cls(
@@ -81,6 +96,7 @@ class Rig:
             prober.pop("settings", SETTINGS),
             shared=self.shared,
             metrics=self.metrics,
+            health=self.health,
             clock=self.clock,
             wall=self.clock,
             **prober,
@@ -174,13 +190,17 @@ async def test_a_probe_sets_up_and_maintenance(
     assert rig.up("water") == 1
 
 
-async def test_a_rate_limited_probe_leaves_up_as_it_was() -> None:
+async def test_a_rate_limited_probe_is_a_failed_probe() -> None:
+    """A 429 says nothing of whether the agency works (the connector's `up` stays), but the
+    probe failed: with no successful call since the last tick the agency is DOWN."""
     rig = Rig()
     rig.transport.add(healthy, healthy)
     await rig.tick()
     rig.transport.add(TransportResponse(429, {}, b"slow down"), healthy)
     await rig.tick()
-    assert rig.up("post") == 1
+    assert rig.connectors[0].up is True
+    assert rig.up("post") == 0
+    assert (await rig.health.snapshot("post")).state is AgencyState.DOWN
     assert rig.sample("panjereh_agency_probe_success", agency="post") == 0
 
 
@@ -219,8 +239,9 @@ async def test_probes_neither_trip_nor_reset_the_breaker() -> None:
 
 async def test_instances_sharing_a_cache_probe_once_per_interval_and_agree() -> None:
     clock = Clock()
-    shared = MemoryCache(clock=clock)
-    first, second = Rig(clock=clock, shared=shared), Rig(clock=clock, shared=shared)
+    shared, fleet = MemoryCache(clock=clock), MemoryHealthStore(clock=clock)
+    first = Rig(clock=clock, shared=shared, health_store=fleet)
+    second = Rig(clock=clock, shared=shared, health_store=fleet)
     first.transport.add(healthy, TransportResponse(503, {}, b"down"))
     await first.prober.tick()
     await second.prober.tick()

@@ -1,0 +1,189 @@
+"""State changes fanned out to subscribers, the gauges every instance sets, and a store that
+fails: never an error for whoever records, reads or ticks.
+
+Real: the book, its change feed, its in-memory store, the metrics. `BrokenStore` stands in for a
+Redis that is down (the book's dependency, not the book).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+import pytest
+
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.model import AgencyState, Failure, Sample, StateChange, Window
+from observability.agency_health.settings import HealthSettings
+from observability.agency_health.store import AgencyRecord
+from observability.agency_health.tally import Shares, Tally
+from observability.metrics import Metrics
+from tests.support.health import T0, Call, HealthRig
+from tests.support.scripted_transport import Clock
+
+UP, DEGRADED, DOWN = AgencyState.UP, AgencyState.DEGRADED, AgencyState.DOWN
+
+
+async def _take(subscription: Any, n: int) -> list[StateChange]:
+    return [await asyncio.wait_for(anext(subscription), 1) for _ in range(n)]
+
+
+async def test_every_subscriber_gets_every_change_in_order() -> None:
+    rig = HealthRig()
+    first, second = rig.book.changes(), rig.book.changes()
+    await rig.ticks(2)
+    await rig.tick(probe=Failure.REFUSED)
+    down_at = rig.clock()
+    await rig.ticks(2)
+    expected = [
+        StateChange("water", UP, DOWN, down_at),
+        StateChange("water", DOWN, DEGRADED, down_at + 15),
+        StateChange("water", DEGRADED, UP, down_at + 30),
+    ]
+    assert await _take(first, 3) == expected
+    assert await _take(second, 3) == expected
+    await first.aclose()
+    await rig.tick(probe=Failure.REFUSED)
+    assert [c.new for c in await _take(second, 1)] == [DOWN]
+    await rig.book.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(second), 1)  # closing the book ends subscriptions
+
+
+async def test_a_slow_subscriber_loses_the_oldest_changes_and_holds_up_nobody() -> None:
+    rig = HealthRig()
+    slow, keen = rig.book.changes(), rig.book.changes()
+    seen: list[StateChange] = []
+
+    async def follow() -> None:
+        async for change in keen:
+            seen.append(change)
+
+    follower = asyncio.create_task(follow())
+    states = []
+    for n in range(600):  # flapping: a change nearly every tick
+        states.append(await rig.tick(probe=Failure.REFUSED if n % 2 == 0 else None))
+        await asyncio.sleep(0)  # the keen one reads as changes come
+    assert len(seen) > 500 and keen.dropped == 0
+    assert slow.dropped == len(seen) - 256
+    pending = [change async for change in _drain(slow)]
+    assert pending == seen[-256:]  # bounded: the newest ones, in order
+    assert pending[-1].new is states[-1]
+    await keen.aclose()
+    await asyncio.wait_for(follower, 1)
+
+
+async def _drain(subscription: Any) -> Any:
+    while True:
+        try:
+            yield await asyncio.wait_for(anext(subscription), 0.05)
+        except TimeoutError:
+            return
+
+
+async def test_a_change_judged_by_another_instance_is_published_on_refresh() -> None:
+    judge = HealthRig()
+    reader = HealthRig(clock=judge.clock, store=judge.store)
+    await reader.book.refresh()
+    changes = reader.book.changes()
+    await judge.tick("gas", probe=Failure.TIMEOUT)
+    await reader.book.refresh(["gas"])
+    assert await _take(changes, 1) == [StateChange("gas", UP, DOWN, judge.clock())]
+
+
+async def test_every_instance_sets_the_same_gauges_from_the_shared_state() -> None:
+    judge = HealthRig()
+    reader = HealthRig(clock=judge.clock, store=judge.store)
+    for n in range(20):
+        failures = [Call(ok=False, failure=Failure.SERVER_ERROR, seconds=0.4)] * (n % 2)
+        await judge.tick(calls=[Call(seconds=0.2)] * 3 + failures)
+    await reader.book.refresh()
+    for rig in (judge, reader):
+        gauge = rig.gauge
+        assert gauge("panjereh_agency_state", agency="water", state="DEGRADED") == 1
+        assert gauge("panjereh_agency_state", agency="water", state="UP") == 0
+        assert gauge("panjereh_agency_up", agency="water") == 1
+        assert gauge("panjereh_agency_maintenance", agency="water") == 0
+        assert gauge("panjereh_agency_failure_ratio", agency="water") == pytest.approx(10 / 90)
+        assert gauge("panjereh_agency_latency_p95_seconds", agency="water") == pytest.approx(
+            0.4, rel=0.2
+        )
+        for window in Window:
+            labels = {"agency": "water", "window": window.value}
+            excluded = gauge("panjereh_agency_availability_ratio", maintenance="excluded", **labels)
+            assert excluded is not None and 0.8 < excluded < 1
+    # gas was never judged: the reader's refresh shows no samples (NaN) and no state
+    assert math.isnan(reader.gauge("panjereh_agency_failure_ratio", agency="gas") or 0.0)
+    assert reader.gauge("panjereh_agency_up", agency="gas") is None
+
+
+class BrokenStore:
+    """A store whose every call fails, as Redis does while it is down."""
+
+    name = "broken"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _fail(self) -> NoReturn:
+        self.calls += 1
+        raise ConnectionError("the store is unreachable")
+
+    async def add(
+        self, minutes: Mapping[tuple[str, int], Tally], ticks: Mapping[str, Tally]
+    ) -> None:
+        self._fail()
+
+    async def minutes(self, agency: str, indices: Sequence[int]) -> dict[int, Tally]:
+        self._fail()
+
+    async def hours(self, agency: str, indices: Sequence[int]) -> dict[int, Shares]:
+        self._fail()
+
+    async def roll_up(self, agency: str, minutes: Mapping[int, Shares]) -> set[int]:
+        self._fail()
+
+    async def take_tick(self, agency: str) -> Tally:
+        self._fail()
+
+    async def records(self, agencies: Sequence[str]) -> dict[str, AgencyRecord]:
+        self._fail()
+
+    async def save(self, record: AgencyRecord, closed: Any = None) -> None:
+        self._fail()
+
+    async def closed_incidents(self, agency: str, first: int) -> list[Any]:
+        self._fail()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_failing_store_fails_nobody_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock(T0)
+    store = BrokenStore()
+    book = AgencyHealthBook(
+        ["water"], store, metrics=Metrics(), clock=clock, settings=HealthSettings()
+    )
+    caplog.set_level(logging.WARNING, "panjereh.health")
+    await book.start()
+    for _ in range(5):
+        clock.advance(15)
+        book.record(Sample("water", clock(), False, 0.1, failure=Failure.REFUSED))
+        probe = Sample("water", clock(), False, 0.1, failure=Failure.REFUSED, probe=True)
+        assert await book.evaluate("water", probe, clock()) is DOWN  # judged on what it knows
+        await book.maintain()
+    assert (await book.snapshot("water")).state is DOWN
+    assert [i.agency for i in await book.incidents("water", 3)] == ["water"]
+    assert (await book.availability("water", Window.DAY)).excluding_maintenance is None
+    assert await book.bars("water", Window.DAY) == []
+    await book.close()
+    assert store.calls > 20
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) <= 3, warnings  # once per kind (write, read, roll-up), not per call
+    assert all("going on with what this instance knows" in w for w in warnings)
