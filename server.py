@@ -83,9 +83,16 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[METRICS] = metrics
     app.cleanup_ctx.extend(
         [
-            _agencies, _cache, _tokens, _rate_limits, _audit, _health, _connectors, _circuits,
+            _agencies,
+            _cache,
+            _tokens,
+            _rate_limits,
+            _audit,
+            _health,
+            _connectors,
+            _circuits,
             _probes,
-        ]  # fmt: skip
+        ]
     )
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
