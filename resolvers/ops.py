@@ -1,15 +1,43 @@
-"""Ops fields: every agency's circuit and last outcome, and forcing a circuit (scope `ops`)."""
+"""Ops fields (scope `ops`): every agency's state, availability, incidents and circuit, forcing
+a circuit, and the stream of state changes.
+
+Agency health is the fleet's (`ctx.health`, a HealthBook): the list of agencies reads every
+agency's snapshot in one call, whatever the number of agencies; availability and incidents are
+read per agency, only when asked for. Circuits are per instance, held by the fleet when ops
+force them (`ctx.circuits`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 from auth.principal import PrincipalKind, Scope
 from connectors.circuit_overrides import CircuitOrder
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.breaker import CircuitState
 from domain.errors import Forbidden, InvalidInput, Unauthenticated
+from observability.agency_health.model import (
+    AgencySnapshot,
+    Availability,
+    HealthBook,
+    Incident,
+    StateChange,
+    Window,
+)
 from resolvers.context import GatewayContext
 
-__all__ = ["agency_connectors", "require_ops", "set_circuit"]
+__all__ = [
+    "MAX_INCIDENTS",
+    "agencies",
+    "availability",
+    "incidents",
+    "require_ops",
+    "set_circuit",
+    "state_changes",
+]
+
+MAX_INCIDENTS = 100
+"""The most incidents one `incidents(first:)` lists."""
 
 
 def require_ops(ctx: GatewayContext) -> str:
@@ -22,19 +50,65 @@ def require_ops(ctx: GatewayContext) -> str:
     return principal.subject
 
 
-def agency_connectors(ctx: GatewayContext) -> list[AgencyConnector]:
+def _book(ctx: GatewayContext) -> HealthBook:
+    if ctx.health is None:  # every gateway has one (server.py): a test wiring without it
+        raise RuntimeError("the gateway was built without an agency health book")
+    return ctx.health
+
+
+def _connector(ctx: GatewayContext, agency: str) -> AgencyConnector:
+    try:
+        return ctx.connectors.by_id(agency)
+    except KeyError:
+        raise InvalidInput("agency", f"unknown agency {agency[:64]!r}") from None
+
+
+async def agencies(ctx: GatewayContext) -> list[tuple[AgencyConnector, AgencySnapshot]]:
+    """Every agency with the fleet's snapshot of it: one HealthBook read."""
     require_ops(ctx)
-    return list(ctx.connectors)
+    snapshots = {s.agency: s for s in await _book(ctx).snapshots()}
+    listed = []
+    for connector in ctx.connectors:
+        snapshot = snapshots.get(connector.agency_id)
+        if snapshot is None:  # not in the book's list (yet): asked alone
+            snapshot = await _book(ctx).snapshot(connector.agency_id)
+        listed.append((connector, snapshot))
+    return listed
+
+
+async def availability(ctx: GatewayContext, agency: str, window: Window) -> Availability:
+    return await _book(ctx).availability(agency, window)
+
+
+async def incidents(ctx: GatewayContext, agency: str, first: int) -> list[Incident]:
+    """The agency's newest `first` incidents (1 to MAX_INCIDENTS), newest first."""
+    if not 1 <= first <= MAX_INCIDENTS:
+        raise InvalidInput("first", f"first must be between 1 and {MAX_INCIDENTS}")
+    return await _book(ctx).incidents(agency, first)
 
 
 async def set_circuit(
     ctx: GatewayContext, agency: str, state: CircuitState | None
-) -> tuple[AgencyConnector, CircuitOrder]:
+) -> tuple[AgencyConnector, AgencySnapshot, CircuitOrder]:
     """Hold an agency's circuit OPEN or CLOSED, or hand it back to the breaker (None), on every
     instance when the fleet shares Redis (the order says where it holds)."""
     client = require_ops(ctx)
+    connector = _connector(ctx, agency)
+    order = await ctx.circuits.order(agency, state, by=client)
+    return connector, await _book(ctx).snapshot(agency), order
+
+
+async def state_changes(ctx: GatewayContext, agency: str | None) -> AsyncIterator[StateChange]:
+    """The fleet's state changes as this instance learns them: one agency's, or all."""
+    require_ops(ctx)
+    if agency is not None:
+        _connector(ctx, agency)
+    changes = _book(ctx).changes()
     try:
-        connector = ctx.connectors.by_id(agency)
-    except KeyError:
-        raise InvalidInput("agency", f"unknown agency {agency[:64]!r}") from None
-    return connector, await ctx.circuits.order(agency, state, by=client)
+        async for change in changes:
+            if agency is None or change.agency == agency:
+                yield change
+    finally:  # the subscriber left: let the book drop its queue now, not at garbage collection
+        close = getattr(changes, "aclose", None)
+        if close is not None:
+            await close()

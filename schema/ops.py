@@ -1,4 +1,9 @@
-"""Ops types: an agency's status as the gateway sees it, and the circuit override mutation."""
+"""Ops types (scope `ops`): every agency as the fleet sees it, the circuit override mutation.
+
+`AgencyStatus` joins two sources: the fleet's health of the agency (a `HealthBook` snapshot:
+state, p95 latency, maintenance) and this instance's breaker with any ops order holding it.
+Availability and incidents are fields with arguments, read only when asked for.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,19 @@ from connectors.circuit_overrides import CircuitOrder, CircuitOverrides
 from connectors.circuit_overrides import CircuitScope as OrderScope
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.breaker import CircuitState as BreakerState
+from observability.agency_health.model import AgencySnapshot
 from resolvers import ops
 from resolvers.context import GatewayContext
+from schema.agency_health import (
+    AgencyState,
+    Availability,
+    AvailabilityWindow,
+    Incident,
+    MaintenanceWindow,
+    instant,
+)
 
-__all__ = ["AgencyStatus", "OpsMutation"]
+__all__ = ["AgencyStatus", "OpsMutation", "agencies"]
 
 CircuitState = strawberry.enum(BreakerState, name="CircuitState")
 CircuitScope = strawberry.enum(
@@ -54,19 +68,31 @@ class ForcedCircuit:
         return cls(
             state=CircuitOverride.of(order.state),
             by=order.by,
-            at=dt.datetime.fromtimestamp(order.at, dt.UTC),
+            at=instant(order.at),
             applied_to=order.scope,
         )
 
 
-@strawberry.type(description="An agency as the gateway sees it (ops scope).")
+@strawberry.type(description="An agency as the fleet sees it, and its circuit here (ops scope).")
 class AgencyStatus:
     id: str
-    title: str = strawberry.field(deprecation_reason="Use `nameFa` (or `nameEn`).")
     name_fa: str = strawberry.field(description="The agency's name in Persian.")
     name_en: str = strawberry.field(description="The agency's name in English.")
+    title: str = strawberry.field(deprecation_reason="Use `nameFa` (or `nameEn`).")
+    state: AgencyState = strawberry.field(description="The fleet's judgement of the agency.")
+    state_since: dt.datetime = strawberry.field(description="When it entered `state`.")
     up: bool | None = strawberry.field(
-        description="Whether its last call got an answer; null before any call."
+        description="Answering at all: `state` is UP or DEGRADED (as `panjereh_agency_up`)."
+    )
+    latency_p95: float | None = strawberry.field(
+        description="95th percentile of probe and call latency over the last 5 minutes, in "
+        "seconds; null with no samples."
+    )
+    maintenance: MaintenanceWindow | None = strawberry.field(
+        description="The planned window the agency is in now, if any."
+    )
+    next_maintenance: MaintenanceWindow | None = strawberry.field(
+        description="The next planned window, if one is known."
     )
     circuit: CircuitState = strawberry.field(description="This instance's breaker.")
     circuit_forced: bool
@@ -76,24 +102,45 @@ class AgencyStatus:
     retry_in_seconds: float = strawberry.field(description="Until an open circuit probes again.")
 
     @classmethod
-    def of(cls, connector: AgencyConnector, circuits: CircuitOverrides) -> Self:
+    def of(
+        cls, connector: AgencyConnector, snapshot: AgencySnapshot, circuits: CircuitOverrides
+    ) -> Self:
         order = circuits.held(connector.agency_id)
         return cls(
             id=connector.agency_id,
-            title=connector.name_fa,
             name_fa=connector.name_fa,
             name_en=connector.name_en,
-            up=connector.up,
+            title=connector.name_fa,
+            state=snapshot.state,
+            state_since=instant(snapshot.since),
+            up=snapshot.state.up,
+            latency_p95=snapshot.latency_p95,
+            maintenance=MaintenanceWindow.of(snapshot.maintenance),
+            next_maintenance=MaintenanceWindow.of(snapshot.next_maintenance),
             circuit=connector.breaker.state,
             circuit_forced=connector.breaker.forced,
             forced_circuit=None if order is None else ForcedCircuit.of(order),
             retry_in_seconds=round(connector.breaker.retry_in(), 3),
         )
 
+    @strawberry.field(description="Share of time the agency answered over `window`.")
+    async def availability(
+        self, info: Info[GatewayContext, None], window: AvailabilityWindow
+    ) -> Availability:
+        return Availability.of(await ops.availability(info.context, self.id, window))
 
-def agencies(info: Info[GatewayContext, None]) -> list[AgencyStatus] | None:
+    @strawberry.field(
+        description=f"The agency's newest incidents, newest first (`first`: 1 to "
+        f"{ops.MAX_INCIDENTS})."
+    )
+    async def incidents(self, info: Info[GatewayContext, None], first: int = 10) -> list[Incident]:
+        return [Incident.of(i) for i in await ops.incidents(info.context, self.id, first)]
+
+
+async def agencies(info: Info[GatewayContext, None]) -> list[AgencyStatus] | None:
     circuits = info.context.circuits
-    return [AgencyStatus.of(c, circuits) for c in ops.agency_connectors(info.context)]
+    listed = await ops.agencies(info.context)
+    return [AgencyStatus.of(connector, snapshot, circuits) for connector, snapshot in listed]
 
 
 @strawberry.type(description="What `setCircuit` did, and where it holds.")
@@ -115,9 +162,10 @@ class OpsMutation:
     async def set_circuit(
         self, info: Info[GatewayContext, None], agency: str, state: CircuitOverride
     ) -> SetCircuitPayload:
-        connector, order = await ops.set_circuit(info.context, agency, state.breaker_state())
+        ctx = info.context
+        connector, snapshot, order = await ops.set_circuit(ctx, agency, state.breaker_state())
         return SetCircuitPayload(
-            agency=AgencyStatus.of(connector, info.context.circuits),
+            agency=AgencyStatus.of(connector, snapshot, ctx.circuits),
             state=state,
             applied_to=order.scope,
         )
