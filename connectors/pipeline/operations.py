@@ -21,7 +21,8 @@ refresh, or a caller without a deadline, gets the agency's full budget instead. 
 (flights) is per process; what crosses processes goes through the cache backend only.
 
 The agency sees the request id the flight's deadline carries: that of the request that started
-the flight (a refresh: of the request whose hit was due for one). A request that joins a flight
+the flight (a refresh: of the request whose hit was due for one; the pre-maintenance refresh: its
+own, `maintenance-<agency>-<random>`). A request that joins a flight
 already running adds no call of its own, so the agency's log shows the first request's id for
 the answer both got (the joining request's own access line and audit records keep its id).
 
@@ -148,13 +149,17 @@ class OperationRunner:
         adapter: TypeAdapter[T],
         *,
         keep_until: float = 0.0,
+        request_id: str | None = None,
     ) -> Fetched[T]:
         """Load `kind` for `subject` again, even if its cached copy is fresh (joining a flight
-        already running for it), with the agency's full budget; the agency's error if it fails.
-        The new copy is kept (servable as stale) at least until `keep_until` (cache clock):
-        through the maintenance window the refresh is made for."""
+        already running for it), with the agency's full budget and `request_id`; the agency's
+        error if it fails. The new copy is kept (servable as stale) at least until `keep_until`
+        (cache clock): through the maintenance window the refresh is made for."""
         entry = await self.cache.peek(self.agency_id, kind, subject)
-        flight = self._flight((kind, subject), load, adapter, entry, None, keep_until=keep_until)
+        flight = self._flight(
+            (kind, subject), load, adapter, entry, None,
+            request_id=request_id, keep_until=keep_until,
+        )  # fmt: skip
         return await asyncio.shield(flight)
 
     def _refusal(self) -> AgencyUnavailable | None:

@@ -10,8 +10,9 @@ maintenance, so their data is served (marked stale) through the window instead o
           the window began meanwhile ─▶ not called ("late")
 
 Counted per agency and result in `panjereh_maintenance_refreshes_total`, and logged as counts:
-never a subject. Each instance refreshes the citizens it served; two instances refreshing the
-same one share one agency call through the cache's lease. `clock` is the calendar's (unix s).
+never a subject. The agency sees each round's own request id, `maintenance-<agency>-<random>`.
+Each instance refreshes the citizens it served; two instances refreshing the same one share one
+agency call through the cache's lease. `clock` is the calendar's (unix s).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from domain.errors import AgencyError, AgencyNotFound
 from observability.agency_health.model import MaintenanceWindow
 from observability.maintenance.calendar import MaintenanceCalendar
 from observability.metrics import Metrics
+from observability.request_ids import accepted_request_id, new_request_id
 
 __all__ = ["PreWindowRefresh", "stale_shortfalls"]
 
@@ -104,15 +106,17 @@ class PreWindowRefresh:
         operations = recent.due() if recent is not None else []
         counts: Counter[str] = Counter()
         slots = asyncio.Semaphore(self.concurrency)
+        request_id = _request_id(agency)
 
         async def one(operation: RecentOperation) -> None:
             async with slots:
-                counts[await self._refresh_one(connector, operation, window)] += 1
+                counts[await self._refresh_one(connector, operation, window, request_id)] += 1
 
         log.info(
             "refreshing %d recent operations of %s before its maintenance window",
             len(operations),
             agency,
+            extra={"agency": agency, "request_id": request_id},
         )
         await asyncio.gather(*(one(op) for op in operations))
         for result in _RESULTS:
@@ -129,7 +133,11 @@ class PreWindowRefresh:
         return counts
 
     async def _refresh_one(
-        self, connector: AgencyConnector, operation: RecentOperation, window: MaintenanceWindow
+        self,
+        connector: AgencyConnector,
+        operation: RecentOperation,
+        window: MaintenanceWindow,
+        request_id: str,
     ) -> str:
         if self.calendar.now() >= window.starts_at:
             return "late"
@@ -140,7 +148,12 @@ class PreWindowRefresh:
             return "fresh"
         try:
             await runner.refresh(
-                kind, subject, operation.load, operation.adapter, keep_until=window.ends_at
+                kind,
+                subject,
+                operation.load,
+                operation.adapter,
+                keep_until=window.ends_at,
+                request_id=request_id,
             )
         except AgencyNotFound:
             return "refreshed"  # the agency answered: it holds no such record
@@ -150,6 +163,15 @@ class PreWindowRefresh:
             log.exception("pre-window refresh of a %s operation failed", connector.agency_id)
             return "failed"
         return "refreshed"
+
+
+def _request_id(agency: str) -> str:
+    """The id one round of refreshes sends, `maintenance-<agency>-<random>`: the agency's logs
+    tell it from citizens' calls."""
+    while True:
+        candidate = f"maintenance-{agency}-{new_request_id()[:12]}"
+        if accepted_request_id(candidate) is not None:
+            return candidate
 
 
 def stale_shortfalls(

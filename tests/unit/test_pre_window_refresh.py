@@ -44,6 +44,9 @@ async def test_recent_citizens_are_refreshed_before_the_window_and_served_throug
         done = await refresh.tick()
     assert done["water"]["refreshed"] == 3
     assert len(rig.transport.sent) == 6
+    ids = {request.headers["X-Request-Id"] for request in rig.transport.sent[3:]}  # type: ignore[index]
+    [round_id] = ids  # one id for the round, its own
+    assert round_id.startswith("maintenance-water-")
     assert rig.count("panjereh_maintenance_refreshes_total", result="refreshed") == 3
     assert await refresh.tick() == {}  # once per window
     logged = caplog.text
