@@ -100,16 +100,17 @@ class PreWindowRefresh:
         return {c.agency_id: n for (c, _), n in zip(due, counts, strict=True)}
 
     async def refresh(self, connector: AgencyConnector, window: MaintenanceWindow) -> Counter[str]:
-        """Run `connector`'s recent operations again ahead of `window`, `concurrency` at once."""
+        """Run `connector`'s recent operations again ahead of `window`, `concurrency` at once
+        (that many workers going through them in turn)."""
         agency = connector.agency_id
         recent = connector.operations.recent
         operations = recent.due() if recent is not None else []
         counts: Counter[str] = Counter()
-        slots = asyncio.Semaphore(self.concurrency)
         request_id = _request_id(agency)
+        waiting = iter(operations)  # most recently used first, shared by the workers
 
-        async def one(operation: RecentOperation) -> None:
-            async with slots:
+        async def worker() -> None:
+            for operation in waiting:
                 counts[await self._refresh_one(connector, operation, window, request_id)] += 1
 
         log.info(
@@ -118,7 +119,7 @@ class PreWindowRefresh:
             agency,
             extra={"agency": agency, "request_id": request_id},
         )
-        await asyncio.gather(*(one(op) for op in operations))
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(operations)))))
         for result in _RESULTS:
             if counts[result]:
                 self.metrics.maintenance_refreshes.labels(agency, result).inc(counts[result])
