@@ -39,6 +39,7 @@ from observability.agency_health.lifecycle import open_health_book
 from observability.auditor import Auditor
 from observability.health import health_routes
 from observability.logs import configure_logging
+from observability.maintenance import MaintenanceCalendar, PreWindowRefresh, stale_shortfalls
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
 from observability.probes import Prober
@@ -70,6 +71,8 @@ AUDITOR = web.AppKey("auditor", Auditor)
 PROBER = web.AppKey("prober", Prober)
 HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
 CIRCUITS = web.AppKey("circuit_overrides", CircuitOverrides)
+MAINTENANCE = web.AppKey("maintenance", MaintenanceCalendar)
+PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -88,10 +91,12 @@ def create_app(settings: Settings | None = None) -> web.Application:
             _tokens,
             _rate_limits,
             _audit,
+            _maintenance,
             _health,
             _connectors,
             _circuits,
             _probes,
+            _pre_window_refresh,
         ]
     )
     app.router.add_routes(health_routes(metrics, CACHE))
@@ -183,10 +188,30 @@ async def _audit(app: web.Application) -> AsyncIterator[None]:
         await auditor.close()
 
 
+async def _maintenance(app: web.Application) -> AsyncIterator[None]:
+    """The maintenance calendar: nightly windows from settings, ops' one-off windows shared
+    through Redis when it is configured (in memory otherwise)."""
+    settings = app[SETTINGS]
+    calendar = MaintenanceCalendar.from_settings(
+        settings.maintenance,
+        AGENCY_IDS,
+        redis_url=settings.redis_url,
+        namespace=settings.cache_namespace,
+    )
+    app[MAINTENANCE] = calendar
+    await calendar.start()
+    try:
+        yield
+    finally:
+        await calendar.stop()
+
+
 async def _health(app: web.Application) -> AsyncIterator[None]:
     """The agency health book, before the connectors and the view (both are given it when they
-    are made) and closed after them, so the last attempts' samples are flushed."""
+    are made) and closed after them, so the last attempts' samples are flushed. It reads the
+    maintenance calendar: an agency in a planned window is MAINTENANCE, not down."""
     async with open_health_book(app[SETTINGS], AGENCY_IDS, metrics=app[METRICS]) as book:
+        book.maintenance = app[MAINTENANCE]
         app[HEALTH_BOOK] = book
         yield
 
@@ -202,6 +227,8 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             metrics=app[METRICS],
             policy_overrides=settings.agency_policies,
             health=app[HEALTH_BOOK],
+            maintenance=app[MAINTENANCE],
+            recent=settings.maintenance.recent_limits,
         )
         app[CONNECTORS] = connectors
         app[CIRCUITS] = CircuitOverrides.for_redis_url(
@@ -270,6 +297,28 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await prober.stop()
+
+
+async def _pre_window_refresh(app: web.Application) -> AsyncIterator[None]:
+    """Recently active citizens' data refreshed shortly before each agency's window."""
+    config = app[SETTINGS].maintenance
+    calendar, connectors = app[MAINTENANCE], app[CONNECTORS]
+    for shortfall in stale_shortfalls(calendar, connectors, config.refresh_lead_s):
+        log.warning("a copy not refreshed before maintenance may expire in it: %s", shortfall)
+    refresh = PreWindowRefresh(
+        calendar,
+        connectors,
+        metrics=app[METRICS],
+        lead_s=config.refresh_lead_s,
+        concurrency=config.refresh_concurrency,
+        check_s=config.refresh_check_s,
+    )
+    app[PRE_WINDOW_REFRESH] = refresh
+    await refresh.start()
+    try:
+        yield
+    finally:
+        await refresh.stop()
 
 
 def _response_cache(app: web.Application) -> ResponseCache | None:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from auth.trust import TokenTrust
 from observability.agency_health.settings import HealthSettings
 from observability.audit_settings import AuditSettings
+from observability.maintenance.config import MaintenanceSettings
 from observability.probe_settings import ProbeSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
@@ -102,6 +103,12 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(
         default_factory=HealthSettings,
         description="Agency state, availability and incidents (observability.agency_health).",
+    )
+
+    maintenance: MaintenanceSettings = Field(
+        default_factory=MaintenanceSettings,
+        description="Planned maintenance: nightly windows per agency, one-off windows, the "
+        "pre-window refresh (observability.maintenance).",
     )
 
     @property

@@ -201,9 +201,9 @@ class Metrics:
         )
         self.auth_failures = Counter(
             "panjereh_auth_failures_total",
-            "Requests and WebSocket connections refused for their token, by reason: missing, "
-            "malformed, untrusted (issuer or key), invalid (claims), expired, not_yet_valid, "
-            "lifetime (longer or older than allowed).",
+            "Requests, WebSocket connections and operations refused for their token, by "
+            "reason: missing, malformed, untrusted (issuer or key), invalid (claims), expired, "
+            "not_yet_valid, lifetime (longer or older than allowed).",
             ["reason"],
             registry=r,
         )
@@ -217,6 +217,14 @@ class Metrics:
             "panjereh_agency_bulkhead_capacity",
             "Call slots of an agency's bulkhead (its policy's max_concurrent).",
             ["agency"],
+            registry=r,
+        )
+        self.maintenance_refreshes = Counter(
+            "panjereh_maintenance_refreshes_total",
+            "Cached operations of recently active citizens run again shortly before an agency's "
+            "maintenance window, by result: refreshed, fresh (already fresh through the window), "
+            "failed, late (the window began first).",
+            ["agency", "result"],
             registry=r,
         )
         self.agency_circuit_forced = Gauge(

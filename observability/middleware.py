@@ -1,23 +1,21 @@
 """HTTP middleware, kept minimal: request id, access log, and a last-resort error handler.
 
-The request id goes into the access log, the response header and every audit record of the
-request, so a client's `X-Request-Id` is kept only when it is an id and nothing more: 1–64 of
-`A-Z a-z 0-9 . _ -`, and no 8 or more digits in a row, separators between them ignored (the
-shortest a national code is, written without its leading zeros; mobiles, cards and postal
-codes are longer). Anything else is replaced by an id of our own, returned in the header.
+The request id goes into the access log, the response header, every audit record of the
+request and every agency call it makes, so a client's `X-Request-Id` is kept only when it is an
+id and nothing more (the rule is `observability.request_ids`). Anything else is replaced by an
+id of our own, returned in the header.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from observability.logs import REQUEST_ID_VAR
+from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id, new_request_id
 
 __all__ = [
     "REQUEST_ID",
@@ -28,31 +26,10 @@ __all__ = [
     "new_request_id",
 ]
 
-REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = web.RequestKey("request_id", str)
 log = logging.getLogger("panjereh.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_DIGIT_RUN = re.compile(r"[0-9](?:[._-]*[0-9]){7}")
-"""Eight digits, whatever `.`, `_` or `-` stand between them: could be a national code."""
-
-
-def accepted_request_id(raw: str | None) -> str | None:
-    """The client's request id if it is safe to log and record as it is, else None."""
-    if raw is None or not _REQUEST_ID.fullmatch(raw) or _DIGIT_RUN.search(raw):
-        return None
-    return raw
-
-
-def new_request_id() -> str:
-    """A random id that passes our own rule (a hex uuid can hold eight digits in a row)."""
-    while True:
-        candidate = uuid.uuid4().hex
-        if not _DIGIT_RUN.search(candidate):
-            return candidate
-
 
 _POLLS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, every few seconds from every watcher: logged at DEBUG, not INFO."""

@@ -44,6 +44,9 @@ class GatewayContext:
     """Time budget of one operation; the deadline starts when the operation does."""
     deadline: Deadline | None = None
     """The operation's deadline, set when it starts (`OperationScope`); its loaders hold it."""
+    request_id: str | None = None
+    """The HTTP request's id (a WebSocket's: its upgrade request's, for all its operations);
+    the operation's deadline carries it to every agency call as `X-Request-Id`."""
     connection: ConnectionAuth | None = None
     connection_params: dict[str, Any] | None = None
     rate_limiter: RateLimiter | None = None

@@ -45,7 +45,7 @@ class RequestLoaders:
     lookup is QUERY_TOO_COMPLEX. Each distinct lookup is spent once from the caller's `budget`
     (rate limits); a lookup over it fails with RATE_LIMITED, as do the fields that share it, and
     the rest of the request goes on. Every agency call is made with the operation's `deadline`
-    (None: the agency's own budget).
+    (None: the agency's own budget), which also carries the request's id to the agency.
     """
 
     def __init__(

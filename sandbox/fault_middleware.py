@@ -4,7 +4,9 @@ It wraps the agency's real handlers, so every fault mode is applied in front of 
 answer (slow answers are real answers, malformed ones are real answers broken). The health
 endpoint (`GET /health`, see `sandbox.health`) sits behind the same middleware, so it fails
 exactly as the agency does; its calls are counted apart (`health_calls`) and its random draws
-come from their own stream, so probes change neither `calls` nor a seeded run's faults.
+come from their own stream, so probes change neither `calls` nor a seeded run's faults. The
+`X-Request-Id` of each call is kept too (`request_ids`, `health_request_ids`), as an agency's
+log would keep it.
 """
 
 from __future__ import annotations
@@ -33,12 +35,17 @@ def _refusal(state: AgencyFaults, style: WireStyle, rng: random.Random) -> web.R
     return None
 
 
-def _count(state: AgencyFaults, health: bool) -> tuple[random.Random, random.Random]:
-    """Count the call where it belongs; the random streams (faults, latency) it draws from."""
+def _count(
+    state: AgencyFaults, health: bool, request_id: str | None
+) -> tuple[random.Random, random.Random]:
+    """Count the call (and keep its request id) where it belongs; the random streams (faults,
+    latency) it draws from."""
     if health:
         state.health_calls += 1
+        state.health_request_ids.append(request_id)
         return state.health_rng, state.health_rng
     state.calls += 1
+    state.request_ids.append(request_id)
     return state.rng, state.latency_rng
 
 
@@ -51,7 +58,7 @@ def make_fault_middleware(
     @web.middleware
     async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         health = request.path == HEALTH_PATH
-        rng, latency_rng = _count(state, health)
+        rng, latency_rng = _count(state, health, request.headers.get("X-Request-Id"))
         while True:
             spec = state.spec
             if spec.mode == "down" or state.closing:

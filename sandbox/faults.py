@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import deque
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -62,6 +63,9 @@ class FaultSpec(BaseModel):
         return self
 
 
+RECENT_REQUEST_IDS = 50
+
+
 class AgencyFaults:
     """Mutable fault state of one agency, shared by its middleware and the Sandbox."""
 
@@ -72,6 +76,10 @@ class AgencyFaults:
         self.window: MaintenanceWindow | None = None
         self.calls = 0
         self.health_calls = 0  # GET /health: the gateway's probes, kept apart from real calls
+        # The `X-Request-Id` of the latest calls (None: sent without one), newest last, as an
+        # agency's own log would show which gateway request each call came from.
+        self.request_ids: deque[str | None] = deque(maxlen=RECENT_REQUEST_IDS)
+        self.health_request_ids: deque[str | None] = deque(maxlen=RECENT_REQUEST_IDS)
         self.closing = False  # set while the Sandbox stops: held requests are dropped
         self._release = asyncio.Event()
         self.reseed()

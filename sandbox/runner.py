@@ -140,10 +140,21 @@ class Sandbox:
         """Requests to the agency's `GET /health` (the gateway's probes), not in `calls`."""
         return self._state(agency).health_calls
 
+    def request_ids(self, agency: str) -> list[str | None]:
+        """The `X-Request-Id` of the agency's latest calls (None: sent without one), oldest
+        first; the last 50 are kept."""
+        return list(self._state(agency).request_ids)
+
+    def health_request_ids(self, agency: str) -> list[str | None]:
+        """The same for `GET /health` requests (the gateway's probes)."""
+        return list(self._state(agency).health_request_ids)
+
     def reset_calls(self) -> None:
         for state in self._faults.values():
             state.calls = 0
             state.health_calls = 0
+            state.request_ids.clear()
+            state.health_request_ids.clear()
 
     async def reset(self) -> None:
         """All agencies up, maintenance windows removed, counters and random streams restarted."""
@@ -160,6 +171,8 @@ class Sandbox:
                 "fault": state.spec.model_dump(),
                 "calls": state.calls,
                 "health_calls": state.health_calls,
+                "request_ids": list(state.request_ids),
+                "health_request_ids": list(state.health_request_ids),
                 "maintenance_window": None if state.window is None else str(state.window),
             }
             for agency_id, state in self._faults.items()

@@ -35,6 +35,7 @@ from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
 from observability.auditor import Auditor
 from observability.metrics import Metrics
+from observability.middleware import REQUEST_ID
 from observability.request_outcome import RequestOutcome, classify
 from ratelimits.limiter import RateLimiter
 from ratelimits.refusal import too_many_requests
@@ -240,6 +241,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             metrics=self._metrics,
             circuits=self._circuits,
             deadline_s=self._deadline_for(request),
+            request_id=request.get(REQUEST_ID),
             loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
             rate_limiter=limiter,
             audit=AccessTrail(self._auditor),

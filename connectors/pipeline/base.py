@@ -4,11 +4,13 @@ A connector subclass only describes its agency: `agency_id`, `policy`, and opera
 a request, its wire model and its mapping to a domain model. Everything else is here, once:
 
     operation (fetch_x)      @operation → connectors.pipeline.operations: cache, singleflight,
-                             stale-while-revalidate, stale-if-error; the caller's deadline in
+                             stale-while-revalidate, stale-if-error; the caller's deadline in;
+                             not called in maintenance (a window, or the agency's 503 + Retry-After)
       └─ request()           tenacity retries: transient errors only, within the deadline,
                              the policy and the retry budget
-           └─ _attempt()     circuit breaker (every attempt with a verdict counts; open ends the
-                             retries), bulkhead, timeout = min(policy timeout, time left),
+           └─ _attempt()     maintenance window (not called), circuit breaker (every attempt
+                             with a verdict counts; open ends the retries), bulkhead,
+                             timeout = min(policy timeout, time left),
                              one `Outcome` → metrics, breaker, a health `Sample`
                 ├─ Transport.send()     the HTTP exchange; transport errors → error tree
                 ├─ _raise_for_status()  HTTP status → error tree
@@ -18,6 +20,13 @@ The mapping to domain models runs inside the attempt, so an answer that parses b
 mapped (a nine-digit postal code) is the attempt's `BAD_RESPONSE`, never an `OK` followed by an
 error. Nothing above `_attempt` sees a transport exception, a status code or a parser's error:
 each is translated once, below it, with `raise … from exc`.
+
+Maintenance: with a calendar (`maintenance`, see `observability.maintenance`) the agency is not
+called while it is in a planned window; the caller gets its cached copy marked stale, else
+`AgencyInMaintenance` saying when it is expected back. An agency that answers 503 with
+Retry-After is in maintenance too: the citizen is told when it is back (now + Retry-After), and
+operations do not call it again until then (at most `_AGENCY_SAID_MAX_S`). Maintenance is no
+verdict for the breaker. Times of maintenance are the cache's wall clock (`cache.clock`).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import time
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from tenacity import RetryCallState
@@ -43,12 +52,14 @@ from connectors.pipeline.deadline import Clock, Deadline
 from connectors.pipeline.operations import OperationRunner
 from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.policy import AgencyPolicy
+from connectors.pipeline.recent import RecentLimits, RecentOperations
 from connectors.pipeline.retry_budget import RetryBudget
 from connectors.pipeline.retrying import build_retrying
 from connectors.pipeline.transport import Transport, TransportRequest, TransportResponse
 from domain.errors import (
     AgencyBadResponse,
     AgencyError,
+    AgencyInMaintenance,
     AgencyNotFound,
     AgencyRateLimited,
     AgencyRejected,
@@ -57,10 +68,11 @@ from domain.errors import (
     CircuitOpen,
 )
 from domain.sourced import Fetched
-from observability.agency_health.model import HealthBook, Sample
+from observability.agency_health.model import HealthBook, MaintenanceWindow, Sample
 from observability.metrics import Metrics
+from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id
 
-__all__ = ["AgencyConnector", "agency_of", "operation"]
+__all__ = ["AgencyConnector", "MaintenanceView", "agency_of", "operation"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +83,19 @@ C = TypeVar("C", bound="AgencyConnector")
 _TRANSIENT_STATUSES = frozenset({502, 503, 504})
 _QUIET = frozenset({Outcome.OK, Outcome.NOT_FOUND, Outcome.CANCELLED})
 """Attempt outcomes logged at DEBUG; every other one is a WARNING line."""
+_AGENCY_SAID_MAX_S = 600.0
+"""Longest an agency's own 503 + Retry-After keeps operations from calling it: past it, one
+call finds out again (probes go on meanwhile)."""
+
+
+class MaintenanceView(Protocol):
+    """What the pipeline asks of a maintenance calendar, on every call: cheap and synchronous."""
+
+    def active(self, agency: str, at: float | None = None) -> MaintenanceWindow | None: ...
+
+    def planned(self, agency: str) -> bool:
+        """Whether any window of `agency` is known (nightly, or one-off not over yet)."""
+        ...
 
 
 class AgencyConnector:
@@ -104,6 +129,8 @@ class AgencyConnector:
         clock: Clock = time.monotonic,
         health: HealthBook | None = None,
         wall: Callable[[], float] = time.time,
+        maintenance: MaintenanceView | None = None,
+        recent: RecentLimits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.transport = transport
@@ -115,7 +142,18 @@ class AgencyConnector:
         self._clock = clock
         self.health = health
         self._wall = wall
-        self.operations = OperationRunner(self.agency_id, self.policy, cache, metrics, clock=clock)
+        self.maintenance = maintenance
+        self._agency_back_at = 0.0  # wall time the agency's last 503 + Retry-After named
+        self._agency_quiet_until = 0.0  # ... and until when operations do not call it
+        self.operations = OperationRunner(
+            self.agency_id,
+            self.policy,
+            cache,
+            metrics,
+            clock=clock,
+            gate=self.maintenance_refusal,
+            recent=self._recent(recent),
+        )
         self.breaker = CircuitBreaker(
             self.agency_id, self.policy.breaker, clock=clock, listener=self._on_circuit_change
         )
@@ -170,6 +208,7 @@ class AgencyConnector:
         `parse` turns the body into the domain value inside each attempt (raising ValueError,
         or an error of the tree, when it cannot), so an agency's "try again" result code inside
         a 200 body is retried like a 503 and a value that does not map is a failed attempt.
+        Every attempt sends the deadline's request id as `X-Request-Id` (retries the same one).
         """
         retrying = build_retrying(
             self.policy,
@@ -178,6 +217,7 @@ class AgencyConnector:
             budget=self.retry_budget,
             deadline=deadline,
         )
+        headers = _with_request_id(headers, deadline)
         call = _Call(method, self.base_url + path, params, json, data, headers, parse, deadline)
         return await retrying(self._attempt, call)
 
@@ -194,6 +234,10 @@ class AgencyConnector:
         """One attempt: admitted by the breaker and the bulkhead, bounded by the timeout, its
         outcome settled once (metrics, breaker, health sample) whatever happens."""
         timeout = self._attempt_timeout(call.deadline)
+        in_window = self._in_window(self.cache.clock())
+        if in_window is not None:
+            self.metrics.agency_requests.labels(self.agency_id, Outcome.MAINTENANCE).inc()
+            raise in_window
         try:
             self.breaker.before_call()
         except CircuitOpen:
@@ -217,14 +261,16 @@ class AgencyConnector:
                 response = await self.transport.send(call.to_send(self, left))
             status = response.status
             self._raise_for_status(response)
-            return self._interpret(call, response.body)
+            value = self._interpret(call, response.body)
+            self._agency_quiet_until = 0.0  # it answers: whatever it said of maintenance is over
+            return value
         except AgencyError as exc:
             outcome = Outcome.of(exc)
             if outcome is Outcome.TIMEOUT and (
                 not called or timeout < self.policy.breaker.min_verdict_s
             ):
                 outcome = Outcome.DEADLINE  # not asked, or given too little time to judge it
-            planned = status == 503 and exc.retry_after is not None
+            planned = outcome is Outcome.MAINTENANCE  # the agency's own 503 with Retry-After
             raise
         except asyncio.CancelledError:
             outcome = Outcome.CANCELLED
@@ -234,6 +280,33 @@ class AgencyConnector:
             raise
         finally:
             self._settle(outcome, self._clock() - started, status=status, planned=planned)
+
+    def _recent(self, limits: RecentLimits | None) -> RecentOperations | None:
+        """The record of operations the pre-window refresh re-runs: only with a calendar, and
+        kept only while the agency has a window planned."""
+        calendar = self.maintenance
+        if limits is None or calendar is None:
+            return None
+        agency = self.agency_id
+        return RecentOperations(limits, clock=self._clock, wanted=lambda: calendar.planned(agency))
+
+    def maintenance_refusal(self) -> AgencyInMaintenance | None:
+        """Why operations must not call the agency now: a maintenance window, or its own 503 with
+        Retry-After still running; None when it may be called. Cheap: no I/O."""
+        now = self.cache.clock()
+        refusal = self._in_window(now)
+        if refusal is None and now < self._agency_quiet_until:
+            refusal = AgencyInMaintenance(self.agency_id, self._agency_back_at, now=now)
+        return refusal
+
+    def _in_window(self, now: float) -> AgencyInMaintenance | None:
+        """The refusal for a calendar or ops window holding the agency at `now`, if any."""
+        if self.maintenance is None:
+            return None
+        window = self.maintenance.active(self.agency_id, now)
+        if window is None:
+            return None
+        return AgencyInMaintenance(self.agency_id, window.ends_at, now=now)
 
     @contextlib.asynccontextmanager
     async def _slot(self, limit_s: float) -> AsyncIterator[None]:
@@ -288,6 +361,11 @@ class AgencyConnector:
                 retry_after=retry_after,
                 transient=retry_after is not None,
             )
+        if status == 503 and retry_after is not None:  # planned: the agency says when
+            now = self.cache.clock()
+            self._agency_back_at = now + retry_after
+            self._agency_quiet_until = now + min(retry_after, _AGENCY_SAID_MAX_S)
+            raise AgencyInMaintenance(agency, now + retry_after, now=now, transient=True)
         if status >= 500:
             raise AgencyUnavailable(
                 agency,
@@ -301,8 +379,9 @@ class AgencyConnector:
         self, outcome: Outcome, seconds: float, *, status: int | None = None, planned: bool = False
     ) -> None:
         """Count one admitted attempt: its metric, the agency's `up`, the breaker, and a health
-        sample for every attempt with a verdict on the agency (not ERROR, a fault of ours):
-        `status` tells a refused connection from a 5xx, `planned` marks maintenance."""
+        sample for every attempt that says something of the agency: a verdict (not ERROR, a
+        fault of ours), or `planned` maintenance (its 503 with Retry-After: no verdict, no
+        failure). `status` tells a refused connection from a 5xx."""
         m, agency = self.metrics, self.agency_id
         verdict = outcome.verdict
         if verdict is None:
@@ -322,10 +401,12 @@ class AgencyConnector:
         up = outcome.up
         if up is not None:
             self.up = up
-        if self.health is not None and verdict is not None and outcome is not Outcome.ERROR:
+        said = verdict is not None and outcome is not Outcome.ERROR
+        if self.health is not None and (said or planned):
             failure = None if verdict or planned else failure_of(outcome, status)
+            ok = bool(verdict) and not planned
             self.health.record(
-                Sample(agency, self._wall(), verdict, seconds, failure=failure, maintenance=planned)
+                Sample(agency, self._wall(), ok, seconds, failure=failure, maintenance=planned)
             )
 
     def probe_answer_ok(self, body: bytes) -> bool:
@@ -390,6 +471,17 @@ def agency_of(op: Callable[..., Any]) -> str | None:
     """The agency of a connector's bound operation (e.g. `ShahkarConnector.check_mobile`), as
     the request's loaders hold it; None for anything else."""
     return getattr(getattr(op, "__self__", None), "agency_id", None)
+
+
+def _with_request_id(
+    headers: Mapping[str, str] | None, deadline: Deadline | None
+) -> Mapping[str, str] | None:
+    """The call's headers and its request's id, if the deadline has one that passes the rule
+    (an id that does not is never put in a header)."""
+    request_id = accepted_request_id(deadline.request_id) if deadline is not None else None
+    if request_id is None:
+        return headers
+    return {**(headers or {}), REQUEST_ID_HEADER: request_id}
 
 
 def _json_reader(

@@ -4,10 +4,12 @@
     OK             success      1    ok
     NOT_FOUND      success      1    ok            the agency answered; the record does not exist
     TIMEOUT        failure      0    timeout
-    UNAVAILABLE    failure      0    refused (no answer) or 5xx (an answer); a 503 with
-                                     Retry-After is planned maintenance, not a failure
+    UNAVAILABLE    failure      0    refused (no answer) or 5xx (an answer)
     RATE_LIMITED   failure      –    429
     BAD_RESPONSE   failure      0    malformed     not in the documented format, mapping included
+    MAINTENANCE    no verdict   0    maintenance   planned: the agency's 503 with Retry-After (not
+                                                   a failure); not called at all in a maintenance
+                                                   window (no sample: the calendar says it)
     ERROR          failure      –    –             a fault of ours
     REJECTED       no verdict   –    –             the bulkhead had no slot: not asked
     DEADLINE       no verdict   –    –             cut short by the caller's deadline
@@ -26,6 +28,7 @@ from enum import StrEnum
 
 from domain.errors import (
     AgencyError,
+    AgencyInMaintenance,
     AgencyNotFound,
     AgencyRateLimited,
     AgencyRejected,
@@ -47,6 +50,7 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"
     RATE_LIMITED = "rate_limited"
     BAD_RESPONSE = "bad_response"
+    MAINTENANCE = "maintenance"
     REJECTED = "rejected"
     CIRCUIT_OPEN = "circuit_open"
     DEADLINE = "deadline"
@@ -103,9 +107,11 @@ _UP: dict[Outcome, bool] = {
     Outcome.TIMEOUT: False,
     Outcome.UNAVAILABLE: False,
     Outcome.BAD_RESPONSE: False,
+    Outcome.MAINTENANCE: False,
 }
 _BY_ERROR: dict[type, Outcome] = {
     CircuitOpen: Outcome.CIRCUIT_OPEN,
+    AgencyInMaintenance: Outcome.MAINTENANCE,
     AgencyRejected: Outcome.REJECTED,
     AgencyRateLimited: Outcome.RATE_LIMITED,
     AgencyTimeout: Outcome.TIMEOUT,

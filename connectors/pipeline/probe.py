@@ -5,7 +5,8 @@
 A probe is a question about the agency, not a citizen's read, so it stays outside what real
 calls go through: no breaker (it neither trips nor resets it), no retry, no bulkhead slot, no
 retry budget, no cache, and not counted in `agency_requests_total`. It carries no citizen's
-identity: `probe_path` is the agency's health endpoint or a read that needs none.
+identity: `probe_path` is the agency's health endpoint or a read that needs none. Its
+`X-Request-Id` is its own, `probe-<agency>-<random>`, so the agency's logs tell it apart.
 
     answer                                   outcome        maintenance   failure
     2xx and `probe_answer_ok(body)`          OK             no            –
@@ -31,6 +32,7 @@ from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.transport import TransportRequest
 from domain.errors import AgencyError
 from observability.agency_health.model import Failure, Sample
+from observability.request_ids import REQUEST_ID_HEADER, probe_request_id
 
 __all__ = ["PROBE_MAX_BYTES", "ProbeResult", "probe"]
 
@@ -99,6 +101,7 @@ async def probe(
         url=connector.base_url + connector.probe_path,
         timeout=limit_s,
         max_body_bytes=PROBE_MAX_BYTES,
+        headers={REQUEST_ID_HEADER: probe_request_id(connector.agency_id)},
     )
     started = clock()
     maintenance = False

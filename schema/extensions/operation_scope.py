@@ -2,9 +2,11 @@
 WebSocket, the caller.
 
     on_operation ──▶ deadline = now + context.deadline_s            (HTTP and WebSocket alike)
+                     with the request's id (for the agencies' `X-Request-Id`)
                      held by the context and its loaders (a copy of it over WebSocket)
     on_parse     ──▶ WebSocket only, before the document is read:
-                                     token re-verified (expired: UNAUTHENTICATED)
+                                     token re-verified (expired: UNAUTHENTICATED, counted in
+                                     `auth_failures_total{reason}`)
                                      counted against the caller's rate limits (RATE_LIMITED)
                                      a context copy: that principal, fresh loaders and trail
     on_execute   ──▶ WebSocket only: mutation?  FORBIDDEN (mutations go over HTTP POST)
@@ -29,7 +31,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from connectors.pipeline.deadline import Deadline
-from domain.errors import Forbidden, PanjerehError
+from domain.errors import Forbidden, PanjerehError, Unauthenticated
 from observability.audit_trail import AccessTrail
 from resolvers.context import GatewayContext, RequestLoaders
 from schema.error_codes import error_extensions
@@ -49,7 +51,7 @@ class OperationScope(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
         if isinstance(context, GatewayContext) and context.deadline_s is not None:
-            deadline = Deadline.after(context.deadline_s)
+            deadline = Deadline.after(context.deadline_s, request_id=context.request_id)
             if context.connection is None:
                 # One HTTP request, one operation: the context is its own, and the view reads
                 # its loaders afterwards (the response cache), so it is set in place.
@@ -73,6 +75,8 @@ class OperationScope(SchemaExtension):
             try:
                 self.execution_context.context = await _operation_context(context)
             except PanjerehError as exc:
+                if isinstance(exc, Unauthenticated):  # as the view counts an HTTP 401
+                    context.metrics.auth_failures.labels(exc.reason).inc()
                 self.refusal = GraphQLError(
                     exc.message, original_error=exc, extensions=error_extensions(exc)
                 )

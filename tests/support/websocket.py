@@ -118,9 +118,13 @@ async def graphql_socket(
     token: str | None = None,
     header_token: str | None = None,
     protocol: str = PROTOCOL,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[GraphQLSocket]:
-    """Connect and send `connection_init` with the token in its payload (or in the header)."""
-    headers = {"Authorization": f"Bearer {header_token}"} if header_token else {}
+    """Connect (with `headers` on the upgrade request) and send `connection_init` with the
+    token in its payload (or in the header)."""
+    headers = dict(headers or {})
+    if header_token:
+        headers["Authorization"] = f"Bearer {header_token}"
     async with client.ws_connect(url, protocols=[protocol], headers=headers) as ws:
         payload = {"Authorization": f"Bearer {token}"} if token else {}
         await ws.send_json({"type": "connection_init", "payload": payload})

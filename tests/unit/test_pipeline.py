@@ -29,6 +29,7 @@ from connectors.pipeline.retry_budget import RetryBudgetPolicy
 from connectors.pipeline.transport import TransportRequest, TransportResponse
 from domain.errors import (
     AgencyBadResponse,
+    AgencyInMaintenance,
     AgencyNotFound,
     AgencyRateLimited,
     AgencyRejected,
@@ -497,14 +498,16 @@ async def test_an_in_process_hit_is_the_stored_object_and_a_list_is_a_tuple() ->
 def test_outcome_label_values_are_the_ones_dashboards_select_on() -> None:
     assert {o.value for o in Outcome} == {
         "ok", "not_found", "timeout", "unavailable", "rate_limited", "bad_response",
-        "rejected", "circuit_open", "deadline", "cancelled", "error",
+        "maintenance", "rejected", "circuit_open", "deadline", "cancelled", "error",
     }  # fmt: skip
     assert Outcome.of(AgencyRejected("a", "x")) is Outcome.REJECTED
     assert Outcome.of(CircuitOpen("a", "x")) is Outcome.CIRCUIT_OPEN
     assert Outcome.of(AgencyTimeout("a", "x")) is Outcome.TIMEOUT
     assert Outcome.of(AgencyBadResponse("a", "x")) is Outcome.BAD_RESPONSE
+    assert Outcome.of(AgencyInMaintenance("a", 10.0, now=0.0)) is Outcome.MAINTENANCE
     assert [o for o in Outcome if o.verdict is None] == [
-        Outcome.REJECTED, Outcome.CIRCUIT_OPEN, Outcome.DEADLINE, Outcome.CANCELLED,
+        Outcome.MAINTENANCE, Outcome.REJECTED, Outcome.CIRCUIT_OPEN, Outcome.DEADLINE,
+        Outcome.CANCELLED,
     ]  # fmt: skip
 
 
