@@ -255,6 +255,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             auditor=app[AUDITOR],
             response_cache=_response_cache(app),
             health=app[HEALTH_BOOK],
+            maintenance=app[MAINTENANCE],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:

@@ -14,6 +14,7 @@ from connectors.pipeline.deadline import Deadline
 from connectors.registry import Connectors
 from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
+from observability.maintenance import MaintenanceCalendar
 from observability.metrics import Metrics
 from ratelimits.limiter import RateLimiter
 from resolvers.loaders import RequestLoaders
@@ -54,3 +55,5 @@ class GatewayContext:
     view before any GraphQL work)."""
     health: HealthBook | None = None
     """The fleet's agency health: states, availability, incidents, changes (ops, status)."""
+    maintenance: MaintenanceCalendar | None = None
+    """Planned maintenance windows: ops add and remove one-off windows through it."""

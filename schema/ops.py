@@ -1,7 +1,9 @@
-"""Ops types (scope `ops`): every agency as the fleet sees it, the circuit override mutation.
+"""Ops types (scope `ops`): every agency as the fleet sees it; forcing a circuit and setting
+one-off maintenance windows.
 
-`AgencyStatus` joins two sources: the fleet's health of the agency (a `HealthBook` snapshot:
-state, p95 latency, maintenance) and this instance's breaker with any ops order holding it.
+`AgencyStatus` joins three sources: the fleet's health of the agency (a `HealthBook` snapshot:
+state, p95 latency, maintenance now and next), this instance's breaker with any ops order
+holding it, and the ops windows to come (the maintenance calendar, read once per request).
 Availability and incidents are fields with arguments, read only when asked for.
 """
 
@@ -12,12 +14,14 @@ from enum import StrEnum
 from typing import Self
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from connectors.circuit_overrides import CircuitOrder, CircuitOverrides
 from connectors.circuit_overrides import CircuitScope as OrderScope
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.breaker import CircuitState as BreakerState
+from observability.agency_health import model
 from observability.agency_health.model import AgencySnapshot
 from resolvers import ops
 from resolvers.context import GatewayContext
@@ -33,12 +37,12 @@ from schema.agency_health import (
 __all__ = ["AgencyStatus", "OpsMutation", "agencies"]
 
 CircuitState = strawberry.enum(BreakerState, name="CircuitState")
-CircuitScope = strawberry.enum(
+Scope = strawberry.enum(
     OrderScope,
-    name="CircuitScope",
-    description="Where a circuit order holds: FLEET, every instance sharing Redis (those "
-    "started later too); INSTANCE, only the instance that took it (no Redis configured, or "
-    "Redis refused the order).",
+    name="OrderScope",
+    description="Where an ops order (a forced circuit, a maintenance window) holds: FLEET, "
+    "every instance sharing Redis (those started later too); INSTANCE, only the instance that "
+    "took it (no Redis configured, or Redis refused the order).",
 )
 
 
@@ -61,7 +65,7 @@ class ForcedCircuit:
     state: CircuitOverride
     by: str = strawberry.field(description="The ops client that gave the order.")
     at: dt.datetime
-    applied_to: CircuitScope
+    applied_to: Scope
 
     @classmethod
     def of(cls, order: CircuitOrder) -> Self:
@@ -100,10 +104,15 @@ class AgencyStatus:
         description="The ops order holding the circuit; null while the breaker decides."
     )
     retry_in_seconds: float = strawberry.field(description="Until an open circuit probes again.")
+    windows: strawberry.Private[DataLoader[str, list[model.MaintenanceWindow]]]
 
     @classmethod
     def of(
-        cls, connector: AgencyConnector, snapshot: AgencySnapshot, circuits: CircuitOverrides
+        cls,
+        connector: AgencyConnector,
+        snapshot: AgencySnapshot,
+        circuits: CircuitOverrides,
+        windows: DataLoader[str, list[model.MaintenanceWindow]],
     ) -> Self:
         order = circuits.held(connector.agency_id)
         return cls(
@@ -121,7 +130,15 @@ class AgencyStatus:
             circuit_forced=connector.breaker.forced,
             forced_circuit=None if order is None else ForcedCircuit.of(order),
             retry_in_seconds=round(connector.breaker.retry_in(), 3),
+            windows=windows,
         )
+
+    @strawberry.field(
+        description="One-off windows set by ops that are not over yet, earliest first: what "
+        "`cancelMaintenance` takes (nightly windows are configuration)."
+    )
+    async def scheduled_maintenance(self) -> list[MaintenanceWindow]:
+        return [MaintenanceWindow.of(w) for w in await self.windows.load(self.id)]
 
     @strawberry.field(description="Share of time the agency answered over `window`.")
     async def availability(
@@ -138,19 +155,46 @@ class AgencyStatus:
 
 
 async def agencies(info: Info[GatewayContext, None]) -> list[AgencyStatus] | None:
-    circuits = info.context.circuits
-    listed = await ops.agencies(info.context)
-    return [AgencyStatus.of(connector, snapshot, circuits) for connector, snapshot in listed]
+    ctx = info.context
+    listed = await ops.agencies(ctx)
+    windows = ops.windows_loader(ctx)
+    return [AgencyStatus.of(c, snapshot, ctx.circuits, windows) for c, snapshot in listed]
 
 
 @strawberry.type(description="What `setCircuit` did, and where it holds.")
 class SetCircuitPayload:
     agency: AgencyStatus = strawberry.field(description="The agency, on this instance, after it.")
     state: CircuitOverride
-    applied_to: CircuitScope = strawberry.field(
+    applied_to: Scope = strawberry.field(
         description="FLEET: every instance holds it, and instances started later will; "
         "INSTANCE: only the instance that answered."
     )
+
+
+@strawberry.type(description="What a maintenance mutation did, and where it holds.")
+class MaintenancePayload:
+    window: MaintenanceWindow = strawberry.field(description="The window set or removed.")
+    agency: AgencyStatus = strawberry.field(description="The agency after it.")
+    applied_to: Scope = strawberry.field(
+        description="FLEET: every instance holds it (windows kept in Redis); INSTANCE: only "
+        "the instance that answered (no Redis configured)."
+    )
+
+    @classmethod
+    def of(
+        cls,
+        ctx: GatewayContext,
+        connector: AgencyConnector,
+        snapshot: AgencySnapshot,
+        window: model.MaintenanceWindow,
+    ) -> Self:
+        status = AgencyStatus.of(connector, snapshot, ctx.circuits, ops.windows_loader(ctx))
+        shared = ops.maintenance_shared(ctx)
+        return cls(
+            window=MaintenanceWindow.of(window),
+            agency=status,
+            applied_to=OrderScope.FLEET if shared else OrderScope.INSTANCE,
+        )
 
 
 @strawberry.type(name="Mutation")
@@ -165,7 +209,36 @@ class OpsMutation:
         ctx = info.context
         connector, snapshot, order = await ops.set_circuit(ctx, agency, state.breaker_state())
         return SetCircuitPayload(
-            agency=AgencyStatus.of(connector, snapshot, ctx.circuits),
+            agency=AgencyStatus.of(connector, snapshot, ctx.circuits, ops.windows_loader(ctx)),
             state=state,
             applied_to=order.scope,
         )
+
+    @strawberry.mutation(
+        description="Put an agency in planned maintenance from `startsAt` to `endsAt` (times "
+        "with their offset, e.g. 2024-10-07T02:00:00+03:30) on every instance sharing Redis: "
+        "it is not called then, citizens are told when it is back, and it is MAINTENANCE, not "
+        "down (ops). At most 6 h long, 90 days ahead, never overlapping another ops window of "
+        "the agency (configurable)."
+    )
+    async def schedule_maintenance(
+        self,
+        info: Info[GatewayContext, None],
+        agency: str,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime,
+        note: str = "",
+    ) -> MaintenancePayload:
+        ctx = info.context
+        scheduled = await ops.schedule_maintenance(ctx, agency, starts_at, ends_at, note)
+        return MaintenancePayload.of(ctx, *scheduled)
+
+    @strawberry.mutation(
+        description="Remove the ops maintenance window of an agency that starts at `startsAt`: "
+        "called off, or ended now if it has begun (ops)."
+    )
+    async def cancel_maintenance(
+        self, info: Info[GatewayContext, None], agency: str, starts_at: dt.datetime
+    ) -> MaintenancePayload:
+        ctx = info.context
+        return MaintenancePayload.of(ctx, *await ops.cancel_maintenance(ctx, agency, starts_at))

@@ -34,6 +34,7 @@ from domain.errors import BadRequest, RateLimited, Unauthenticated
 from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
 from observability.auditor import Auditor
+from observability.maintenance import MaintenanceCalendar
 from observability.metrics import Metrics
 from observability.middleware import REQUEST_ID
 from observability.request_outcome import RequestOutcome, classify
@@ -70,10 +71,12 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         auditor: Auditor | None = None,
         response_cache: ResponseCache | None = None,
         health: HealthBook | None = None,
+        maintenance: MaintenanceCalendar | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._health = health
+        self._maintenance = maintenance
         self._responses = response_cache
         self._auditor = auditor
         self._connectors = connectors
@@ -246,6 +249,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             rate_limiter=limiter,
             audit=AccessTrail(self._auditor),
             health=self._health,
+            maintenance=self._maintenance,
         )
         if isinstance(response, web.WebSocketResponse):
             context.principal = None  # known once `connection_init` has been verified

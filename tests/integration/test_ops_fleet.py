@@ -1,4 +1,5 @@
-"""Forcing a circuit holds on every instance sharing Redis, including instances started later.
+"""Ops orders hold on every instance sharing Redis: a forced circuit (instances started later
+included) and a one-off maintenance window.
 
 Three real gateways on one real Redis in front of one sandbox: an order given to one instance
 is announced (pub/sub) and stored (a hash per namespace), so the others refuse the agency
@@ -9,6 +10,7 @@ it everywhere. Before, `setCircuit` reached only the instance that answered it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -18,7 +20,7 @@ import redis.asyncio as aioredis
 from connectors.circuit_overrides import CircuitOrder, CircuitOverrides, CircuitScope
 from connectors.pipeline.breaker import CircuitState
 from sandbox import PERSONAS
-from server import CONNECTORS
+from server import CONNECTORS, MAINTENANCE
 from tests.redis_server import delete_namespace, unique_namespace
 from tests.support.gateway import RunningGateway, another_instance, running_gateway
 
@@ -159,3 +161,51 @@ async def test_with_redis_unreachable_an_order_holds_on_this_instance_and_says_s
             assert overrides.held("gas") == order
         finally:
             await overrides.stop()
+
+
+SCHEDULE = """mutation($startsAt: DateTime!, $endsAt: DateTime!) {
+  scheduleMaintenance(agency: "post", startsAt: $startsAt, endsAt: $endsAt, note: "upgrade") {
+    appliedTo window { startsAt } } }"""
+CANCEL = """mutation($startsAt: DateTime!) {
+  cancelMaintenance(agency: "post", startsAt: $startsAt) { appliedTo } }"""
+ADDRESS = "{ me { address { city } } }"
+
+
+async def test_a_maintenance_window_set_on_one_instance_holds_on_the_others(
+    redis_url: str, namespace: str
+) -> None:
+    async with (
+        running_gateway(
+            redis_url=redis_url,
+            cache_namespace=namespace,
+            cache_key_secret="shared-by-every-instance",
+            cache_timeout_s=2,
+            response_cache="off",
+            maintenance={"sync_s": 0.2},
+        ) as a,
+        another_instance(a) as b,
+    ):
+        ops = a.service_token("ops-console", ["ops"])
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        times = {"startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(hours=1)).isoformat()}
+        _, body = await a.query(SCHEDULE, token=ops, variables=times)
+        assert body["data"]["scheduleMaintenance"]["appliedTo"] == "FLEET", body
+        starts = body["data"]["scheduleMaintenance"]["window"]["startsAt"]
+
+        _, body = await b.query("{ agencies { id scheduledMaintenance { note } } }", token=ops)
+        post = {x["id"]: x for x in body["data"]["agencies"]}["post"]
+        assert post["scheduledMaintenance"] == [{"note": "upgrade"}]  # read from Redis
+
+        held = await _until(lambda: b.app[MAINTENANCE].active("post") is not None, 1.0)
+        print(f"instance B held post in maintenance {held * 1000:.0f} ms after A answered")
+        a.sandbox.reset_calls()
+        _, answer = await b.query(ADDRESS, token=b.token(PERSONAS["complete"]))
+        assert answer["errors"][0]["extensions"]["code"] == "AGENCY_MAINTENANCE"
+        assert a.sandbox.calls("post") == 0
+
+        _, body = await b.query(CANCEL, token=ops, variables={"startsAt": starts})
+        assert body["data"]["cancelMaintenance"]["appliedTo"] == "FLEET", body
+        await _until(lambda: a.app[MAINTENANCE].active("post") is None, 1.0)
+        _, answer = await a.query(ADDRESS, token=a.token(PERSONAS["sparse"]))
+        assert "errors" not in answer, answer
+        assert a.sandbox.calls("post") == 1
