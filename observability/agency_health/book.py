@@ -133,6 +133,7 @@ class AgencyHealthBook:
         its record for the fleet and return its state. `retry_after` is the probe's
         Retry-After, kept as the end of a maintenance the agency announced."""
         self._check(agency)
+        probe = replace(probe, probe=True)  # not counted among the calls since the last tick
         window = await self._window_at(agency, now)
         if window is not None and not probe.maintenance:
             probe = replace(probe, ok=False, failure=None, maintenance=True)
@@ -149,8 +150,9 @@ class AgencyHealthBook:
             degraded_ratio=self.settings.degraded_ratio,
             min_samples=self.settings.degraded_min_samples,
         )
-        announced = window is None and probe.maintenance and retry_after is not None
-        back_at = now + retry_after if announced and retry_after is not None else None
+        back_at = None  # the end of a maintenance the agency announced itself
+        if window is None and probe.maintenance and retry_after is not None:
+            back_at = now + retry_after
         record, closed = next_record(previous, agency, verdict, tick, now, back_at=back_at)
         await self._guard("write", self.store.save(record, closed), None)
         self._learn(record)

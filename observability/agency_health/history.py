@@ -10,8 +10,9 @@ instance has flushed them), exactly once for the fleet (`HealthStore.roll_up`), 
 instance gets there first; the current and the previous hour are read minute by minute, so an
 hour read from its shares is always complete.
 
-Settled minutes and complete hours never change, so they are kept here after the first read:
-a tick (every instance, every agency) reads only the current minute or two from the store.
+Settled minutes and complete hours never change, so they are kept here after the first read
+(unless the store answered from memory while Redis was down): a tick (every instance, every
+agency) reads only the current minute or two from the store.
 """
 
 from __future__ import annotations
@@ -123,9 +124,10 @@ class History:
                 found[m] = kept
         if missing:
             read = await self.store.minutes(agency, missing)
+            final = not self._degraded()
             for m in missing:
                 tally = read.get(m)
-                if _settled(m, now):
+                if final and _settled(m, now):
                     self._minutes[(agency, m)] = tally if tally is not None else Tally()
                 if tally is not None and not tally.empty:
                     found[m] = tally
@@ -148,14 +150,22 @@ class History:
                 found[h] = kept
         if missing:
             read = await self.store.hours(agency, missing)
+            final = not self._degraded()
             for h in missing:
-                self._hours[(agency, h)] = found[h] = read.get(h) or Shares()
+                found[h] = read.get(h) or Shares()
+                if final:
+                    self._hours[(agency, h)] = found[h]
         if recent:
             minutes = range(recent[0] * 60, (recent[-1] + 1) * 60)
             tallies = await self._minute_tallies(agency, [m for m in minutes if m * 60 <= now], now)
             for h in recent:
                 found[h] = Shares.total(t.shares() for m, t in tallies.items() if m // 60 == h)
         return found
+
+    def _degraded(self) -> bool:
+        """Whether the store answers from one instance's memory (Redis is down): what it says
+        then is not the fleet's, and is not kept as final."""
+        return bool(getattr(self.store, "degraded", False))
 
     def _forget(self, now: float) -> None:
         oldest_minute = _minute(now - MINUTE_KEEP_S)

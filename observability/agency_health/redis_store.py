@@ -1,0 +1,174 @@
+"""The health store the fleet shares: Redis, under the cache namespace.
+
+    <ns>:health:{<agency>}:m:<minute>        hash  tally fields (ok, failed, maint, f:<kind>,
+                                                   l:<bucket>), HINCRBY        ~2 h (TTL)
+    <ns>:health:{<agency>}:h:<hour>          hash  share sums (mx gx mi gi mm),
+                                                   HINCRBYFLOAT               ~8 days (TTL)
+    <ns>:health:{<agency>}:rolled:<minute>   string  set NX once the minute is in its hour
+                                                   (exactly once for the fleet) ~3 h (TTL)
+    <ns>:health:{<agency>}:tick              hash  calls since the last tick (taken and deleted
+                                                   in one MULTI by the evaluator)  10 min (TTL)
+    <ns>:health:{<agency>}:state             string  the agency's record, JSON     30 days (TTL)
+    <ns>:health:{<agency>}:incidents         list  closed incidents, JSON, newest first,
+                                                   LTRIM to `max_incidents`     30 days (TTL)
+
+Every key of an agency carries the agency as a hash tag, so on Redis Cluster they share a slot
+and the two transactions (take the tick; save the record with the incident it closed) work.
+A flush is one pipeline of increments (one round trip, whatever the number of samples). Every
+key expires: nothing grows without bound. Errors are raised (`FallbackHealthStore` handles them).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cache.redis import RedisCache
+from observability.agency_health.model import Incident
+from observability.agency_health.store import (
+    HOUR_KEEP_S,
+    MINUTE_KEEP_S,
+    RECORD_KEEP_S,
+    ROLL_MARK_KEEP_S,
+    TICK_KEEP_S,
+    AgencyRecord,
+    decode_incident,
+    encode_incident,
+)
+from observability.agency_health.tally import Shares, Tally
+
+__all__ = ["RedisHealthStore"]
+
+log = logging.getLogger("panjereh.health")
+
+
+class RedisHealthStore:
+    """`HealthStore` over a `redis.asyncio` client (plain, Sentinel or Cluster)."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        namespace: str = "panjereh",
+        max_incidents: int = 200,
+        owner: RedisCache | None = None,
+    ) -> None:
+        """`owner`, when given, is closed with the store (the client is its)."""
+        self._client = client
+        self._prefix = f"{namespace}:health"
+        self._max_incidents = max_incidents
+        self._owner = owner
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, namespace: str, max_incidents: int = 200, socket_timeout: float = 0.5
+    ) -> RedisHealthStore:
+        """A store on its own connections to `url` (any URL `RedisCache.from_url` accepts)."""
+        owner = RedisCache.from_url(url, socket_timeout=socket_timeout)
+        return cls(owner.client, namespace=namespace, max_incidents=max_incidents, owner=owner)
+
+    def _key(self, agency: str, *parts: str | int) -> str:
+        return ":".join([f"{self._prefix}:{{{agency}}}", *map(str, parts)])
+
+    async def add(
+        self, minutes: Mapping[tuple[str, int], Tally], ticks: Mapping[str, Tally]
+    ) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        for (agency, minute), tally in minutes.items():
+            _increments(pipe, self._key(agency, "m", minute), tally.fields(), MINUTE_KEEP_S)
+        for agency, tally in ticks.items():
+            _increments(pipe, self._key(agency, "tick"), tally.fields(), TICK_KEEP_S)
+        await pipe.execute()
+
+    async def minutes(self, agency: str, indices: Sequence[int]) -> dict[int, Tally]:
+        found = await self._hashes([self._key(agency, "m", m) for m in indices])
+        return {m: Tally.from_fields(raw) for m, raw in zip(indices, found, strict=True) if raw}
+
+    async def hours(self, agency: str, indices: Sequence[int]) -> dict[int, Shares]:
+        found = await self._hashes([self._key(agency, "h", h) for h in indices])
+        return {h: Shares.from_fields(raw) for h, raw in zip(indices, found, strict=True) if raw}
+
+    async def roll_up(self, agency: str, minutes: Mapping[int, Shares]) -> set[int]:
+        if not minutes:
+            return set()
+        order = list(minutes)
+        claim = self._client.pipeline(transaction=False)
+        for minute in order:
+            claim.set(self._key(agency, "rolled", minute), b"1", nx=True, ex=ROLL_MARK_KEEP_S)
+        claimed = {m for m, won in zip(order, await claim.execute(), strict=True) if won}
+        if claimed:
+            pipe = self._client.pipeline(transaction=False)
+            for minute in claimed:
+                key = self._key(agency, "h", minute // 60)
+                for name, value in minutes[minute].fields().items():
+                    pipe.hincrbyfloat(key, name, value)
+                pipe.expire(key, HOUR_KEEP_S)
+            await pipe.execute()
+        return claimed
+
+    async def take_tick(self, agency: str) -> Tally:
+        key = self._key(agency, "tick")
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hgetall(key)
+        pipe.delete(key)
+        raw, _ = await pipe.execute()
+        return Tally.from_fields(raw or {})
+
+    async def records(self, agencies: Sequence[str]) -> dict[str, AgencyRecord]:
+        pipe = self._client.pipeline(transaction=False)
+        for agency in agencies:
+            pipe.get(self._key(agency, "state"))
+        found = {}
+        for agency, raw in zip(agencies, await pipe.execute(), strict=True):
+            if raw is None:
+                continue
+            try:
+                found[agency] = AgencyRecord.from_json(raw)
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable health record of %s in Redis; ignored", agency)
+        return found
+
+    async def save(self, record: AgencyRecord, closed: Incident | None = None) -> None:
+        agency = record.agency
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(self._key(agency, "state"), record.to_json(), ex=int(RECORD_KEEP_S))
+        if closed is not None:
+            incidents = self._key(agency, "incidents")
+            pipe.lpush(incidents, encode_incident(closed))
+            pipe.ltrim(incidents, 0, self._max_incidents - 1)
+            pipe.expire(incidents, int(RECORD_KEEP_S))
+        await pipe.execute()
+
+    async def closed_incidents(self, agency: str, first: int) -> list[Incident]:
+        raws = await self._client.lrange(self._key(agency, "incidents"), 0, first - 1)
+        found = []
+        for raw in raws:
+            try:
+                found.append(decode_incident(raw))
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable incident of %s in Redis; ignored", agency)
+        return found
+
+    async def close(self) -> None:
+        if self._owner is not None:
+            await self._owner.close()
+
+    async def _hashes(self, keys: Sequence[str]) -> list[dict[bytes, bytes]]:
+        if not keys:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return list(await pipe.execute())
+
+
+def _increments(pipe: Any, key: str, fields: Mapping[str, int], keep_s: float) -> None:
+    if not fields:
+        return
+    for name, n in fields.items():
+        pipe.hincrby(key, name, n)
+    pipe.expire(key, math.ceil(keep_s))

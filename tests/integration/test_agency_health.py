@@ -1,0 +1,185 @@
+"""Agency state and incidents over real HTTP, with no user traffic: the probes alone take a
+sandbox agency DOWN when it fails, name what failed, and bring it back UP when restored; two
+gateways sharing a Redis see one state and one incident list, and a restarted one reads them.
+
+Probes tick every 0.25 s here (15 s in production), so a state follows within a second or two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from connectors.registry import AGENCY_IDS
+from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.model import AgencyState, Failure, StateChange
+from observability.metrics import Metrics
+from sandbox import FaultSpec
+from server import HEALTH_BOOK, METRICS, create_app
+from settings import Settings
+from tests.redis_server import delete_namespace, unique_namespace
+from tests.support.gateway import running_gateway
+
+PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
+WITHIN_S = 6.0  # two cores shared with other test runs: ticks may start late
+
+UP, DEGRADED, DOWN, MAINTENANCE = (
+    AgencyState.UP,
+    AgencyState.DEGRADED,
+    AgencyState.DOWN,
+    AgencyState.MAINTENANCE,
+)
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > WITHIN_S:
+            pytest.fail(f"not within {WITHIN_S} s: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def _states(book: AgencyHealthBook, *agencies: str) -> list[AgencyState]:
+    return [(await book.snapshot(agency)).state for agency in agencies]
+
+
+def _gauge(metrics: Metrics, name: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, labels)
+
+
+# fault → (the state it leads to, the failure kind its incident counts)
+FAULTED = {
+    "electricity": (FaultSpec(mode="down"), DOWN, Failure.REFUSED),
+    "gas": (FaultSpec(mode="flaky", error_rate=1.0), DOWN, Failure.SERVER_ERROR),
+    "water": (FaultSpec(mode="malformed"), DOWN, Failure.MALFORMED),
+    "tax": (FaultSpec(mode="hang"), DOWN, Failure.TIMEOUT),
+    "telecom": (FaultSpec(mode="rate_limited", error_rate=1.0), DOWN, Failure.RATE_LIMITED),
+    "post": (FaultSpec(mode="maintenance", retry_after_s=600), MAINTENANCE, None),
+}
+
+
+async def test_faults_without_traffic_are_states_and_incidents_of_the_right_kind() -> None:
+    async with running_gateway(probes=PROBES) as gw:
+        book, metrics = gw.app[HEALTH_BOOK], gw.app[METRICS]
+        assert await _states(book, *AGENCY_IDS) == [UP] * len(AGENCY_IDS)  # from start-up
+        changes = book.changes()
+        for agency, (fault, _, _) in FAULTED.items():
+            await gw.sandbox.set_fault(agency, fault)
+
+        async def judged() -> bool:
+            expected = [state for _, state, _ in FAULTED.values()]
+            return await _states(book, *FAULTED) == expected
+
+        await _until(judged, "every faulted agency judged")
+        assert (await book.snapshot("civil-registry")).state is UP
+        for agency, (_, state, failure) in FAULTED.items():
+            labels = {"agency": agency}
+            assert _gauge(metrics, "panjereh_agency_state", state=state.value, **labels) == 1
+            assert _gauge(metrics, "panjereh_agency_up", **labels) == 0
+            incidents = await book.incidents(agency, 5)
+            if failure is None:  # maintenance: never an incident
+                assert incidents == []
+                assert _gauge(metrics, "panjereh_agency_maintenance", **labels) == 1
+                window = (await book.snapshot(agency)).maintenance
+                assert window is not None and window.origin == "agency"
+                continue
+            [incident] = incidents
+            assert incident.ended_at is None and incident.worst is DOWN
+            assert set(incident.failures) == {failure}, (agency, incident.failures)
+
+        for agency in FAULTED:
+            await gw.sandbox.clear_fault(agency)
+
+        async def restored() -> bool:
+            return await _states(book, *FAULTED) == [UP] * len(FAULTED)
+
+        await _until(restored, "every agency UP again")
+        electricity = [c.new async for c in _drain(changes) if c.agency == "electricity"]
+        assert electricity == [DOWN, DEGRADED, UP]  # back within two ticks, through DEGRADED
+        for agency, (_, _, failure) in FAULTED.items():
+            if failure is not None:
+                [incident] = await book.incidents(agency, 5)
+                assert incident.ended_at is not None and incident.ended_at > incident.started_at
+        assert _gauge(metrics, "panjereh_agency_up", agency="electricity") == 1
+        assert all(gw.sandbox.calls(a) == 0 for a in AGENCY_IDS)  # no user traffic at all
+
+
+async def _drain(subscription: AsyncIterator[StateChange]) -> AsyncIterator[StateChange]:
+    while True:
+        try:
+            yield await asyncio.wait_for(anext(subscription), 0.05)
+        except TimeoutError:
+            return
+
+
+@asynccontextmanager
+async def _instance(settings: Settings) -> AsyncIterator[web.Application]:
+    """Another gateway app with the same settings (same agencies, same Redis), started."""
+    app = create_app(settings.model_copy())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        yield app
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.redis
+async def test_two_gateways_on_one_redis_share_state_and_incidents(redis_url: str) -> None:
+    namespace = unique_namespace().rstrip(":")
+    client = aioredis.from_url(redis_url)
+    try:
+        async with (
+            running_gateway(
+                probes=PROBES,
+                redis_url=redis_url,
+                cache_namespace=namespace,
+                cache_key_secret="shared-by-both-instances",
+                cache_timeout_s=2,
+            ) as gw,
+            _instance(gw.settings) as second,
+        ):
+            books = [gw.app[HEALTH_BOOK], second[HEALTH_BOOK]]
+            both = [gw.app[METRICS], second[METRICS]]
+            await gw.sandbox.set_fault("tax", "down")
+
+            async def down_on_both() -> bool:
+                return [await _states(b, "tax") for b in books] == [[DOWN], [DOWN]] and all(
+                    _gauge(m, "panjereh_agency_up", agency="tax") == 0 for m in both
+                )
+
+            await _until(down_on_both, "tax DOWN on both instances")
+            first_list, second_list = [await b.incidents(None, 10) for b in books]
+            assert first_list == second_list and len(first_list) == 1
+            assert set(first_list[0].failures) == {Failure.REFUSED}
+            await gw.sandbox.clear_fault("tax")
+
+            async def up_on_both() -> bool:
+                return [await _states(b, "tax") for b in books] == [[UP], [UP]] and all(
+                    _gauge(m, "panjereh_agency_state", agency="tax", state="UP") == 1 for m in both
+                )
+
+            await _until(up_on_both, "tax UP on both instances")
+            first_list, second_list = [await b.incidents("tax", 10) for b in books]
+            assert first_list == second_list
+            [incident] = first_list
+            assert incident.ended_at is not None and incident.worst is DOWN
+
+        # both stopped: an instance started afterwards reads the same history back
+        async with running_gateway(
+            probes=PROBES,
+            redis_url=redis_url,
+            cache_namespace=namespace,
+            cache_key_secret="shared-by-both-instances",
+            cache_timeout_s=2,
+        ) as restarted:
+            assert await restarted.app[HEALTH_BOOK].incidents("tax", 10) == [incident]
+    finally:
+        await delete_namespace(client, namespace)
+        await client.aclose()
