@@ -1,5 +1,6 @@
-"""Ops orders hold on every instance sharing Redis: a forced circuit (instances started later
-included) and a one-off maintenance window.
+"""Ops on a fleet sharing Redis: orders hold on every instance (a forced circuit, instances
+started later included; a one-off maintenance window), and every instance answers with the
+fleet's agency state and incidents and streams its changes.
 
 Three real gateways on one real Redis in front of one sandbox: an order given to one instance
 is announced (pub/sub) and stored (a hash per namespace), so the others refuse the agency
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,6 +24,7 @@ from sandbox import PERSONAS
 from server import CONNECTORS, MAINTENANCE
 from tests.redis_server import delete_namespace, unique_namespace
 from tests.support.gateway import RunningGateway, another_instance, running_gateway
+from tests.support.websocket import graphql_socket
 
 pytestmark = pytest.mark.redis
 
@@ -209,3 +211,63 @@ async def test_a_maintenance_window_set_on_one_instance_holds_on_the_others(
         _, answer = await a.query(ADDRESS, token=a.token(PERSONAS["sparse"]))
         assert "errors" not in answer, answer
         assert a.sandbox.calls("post") == 1
+
+
+HEALTH = """{ agencies { id state incidents(first: 1) { id startedAt endedAt worst } } }"""
+CHANGES = """subscription { agencyStateChanged(agency: "gas") { agency previous state } }"""
+
+
+async def test_every_instance_answers_ops_with_the_fleet_s_state_and_incidents(
+    redis_url: str, namespace: str
+) -> None:
+    async with (
+        running_gateway(
+            redis_url=redis_url,
+            cache_namespace=namespace,
+            cache_key_secret="shared-by-every-instance",
+            cache_timeout_s=2,
+            probes={"interval_s": 0.25, "timeout_s": 0.25},
+        ) as a,
+        another_instance(a) as b,
+    ):
+        ops = a.service_token("ops-dashboard", ["ops"])
+
+        async def gas(gw: RunningGateway) -> dict[str, object]:
+            _, body = await gw.query(HEALTH, token=ops)
+            return {x["id"]: x for x in body["data"]["agencies"]}["gas"]
+
+        async with graphql_socket(b.client, b.ws_url, token=ops) as socket:
+            changes = await socket.subscribe(CHANGES)
+            await asyncio.sleep(0.3)  # registered before the first change
+            await a.sandbox.set_fault("gas", "down")
+            change = (await changes.next(wait_s=6))["data"]["agencyStateChanged"]
+            assert change["previous"] == "UP" and change["state"] in ("DOWN", "DEGRADED")
+
+            async def both_down() -> bool:
+                seen = [await gas(a), await gas(b)]
+                return all(g["state"] == "DOWN" for g in seen) and seen[0] == seen[1]
+
+            await _until_async(both_down, 6.0)
+            [incident] = (await gas(b))["incidents"]
+            assert incident["endedAt"] is None and incident["worst"] == "DOWN"
+
+            await a.sandbox.clear_fault("gas")
+
+            async def both_up() -> bool:
+                seen = [await gas(a), await gas(b)]
+                return all(g["state"] == "UP" for g in seen) and seen[0] == seen[1]
+
+            await _until_async(both_up, 6.0)
+            [closed] = (await gas(a))["incidents"]
+            assert closed["id"] == incident["id"] and closed["endedAt"] is not None
+            states = [change["state"]]
+            while states[-1] != "UP":
+                states.append((await changes.next(wait_s=6))["data"]["agencyStateChanged"]["state"])
+
+
+async def _until_async(check: Callable[[], Awaitable[bool]], within_s: float) -> None:
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > within_s:
+            pytest.fail(f"not within {within_s} s")
+        await asyncio.sleep(0.05)
