@@ -187,3 +187,14 @@ async def test_without_the_ops_scope_none_of_it_is_served(
         result = await subscription.next(wait_s=WITHIN_S)
         assert {e["extensions"]["code"] for e in result["errors"]} == {expected}, result
         assert result.get("data") is None
+
+
+async def test_a_subscription_ends_when_the_ops_token_expires(gateway: RunningGateway) -> None:
+    """The connection never outlives the token it was opened with, however long a
+    subscription would have streamed."""
+    ops = gateway.service_token("ops-dashboard", ["ops"], ttl_s=2)
+    async with graphql_socket(gateway.client, gateway.ws_url, token=ops) as socket:
+        changes = await socket.subscribe(CHANGES)
+        started = time.monotonic()
+        assert await changes.next(wait_s=10) == {"closed": 4401}
+        assert time.monotonic() - started < 5
