@@ -60,7 +60,7 @@ def require_ops(ctx: GatewayContext) -> str:
     if principal is None:
         raise Unauthenticated("a bearer token is required", reason="missing")
     if principal.kind is not PrincipalKind.SERVICE or not principal.has(Scope.OPS):
-        raise Forbidden(f"agency status needs a service token with scope {Scope.OPS}")
+        raise Forbidden(f"ops fields need a service token with scope {Scope.OPS}")
     return principal.subject
 
 
