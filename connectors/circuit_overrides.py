@@ -165,7 +165,7 @@ class CircuitOverrides:
             else:
                 self._applied[agency] = record
                 await self._publish(agency, record)
-        self._apply(order, "ordered here")
+        self._apply(order, "ordered here", given_here=True)
         return order
 
     async def _publish(self, agency: str, record: bytes) -> None:
@@ -182,13 +182,14 @@ class CircuitOverrides:
                 extra={"agency": agency},
             )
 
-    def _apply(self, order: CircuitOrder, how: str) -> None:
-        """Force this instance's breaker to the order; one log line when that changes it."""
+    def _apply(self, order: CircuitOrder, how: str, *, given_here: bool = False) -> None:
+        """Force this instance's breaker to the order, with one log line, when that changes
+        what it holds (an order given here is applied and logged whatever it changes)."""
         connector = self._connectors[order.agency]
         breaker = connector.breaker
         self._orders[order.agency] = order
         current = breaker.state if breaker.forced else None
-        if current == order.state and how != "ordered here":
+        if current == order.state and not given_here:
             return
         breaker.force(order.state)
         held = "AUTO" if order.state is None else order.state.name
