@@ -30,6 +30,7 @@ from cache.fallback import FallbackCache
 from cache.memory import MemoryCache
 from cache.redis import RedisCache
 from cache.store import CacheStore
+from connectors.circuit_overrides import CircuitOverrides
 from connectors.pipeline.transport import AioHttpTransport
 from connectors.registry import AGENCY_IDS, Connectors, build_connectors
 from domain.errors import InvalidInput
@@ -72,6 +73,7 @@ PROBER = web.AppKey("prober", Prober)
 MAINTENANCE = web.AppKey("maintenance", MaintenanceCalendar)
 PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
 HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
+CIRCUITS = web.AppKey("circuit_overrides", CircuitOverrides)
 STATUS_PAGE = web.AppKey("status_page", StatusPage)
 
 
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             _maintenance,
             _health,
             _connectors,
+            _circuits,
             _probes,
             _pre_window_refresh,
         ]
@@ -210,7 +213,8 @@ async def _maintenance(app: web.Application) -> AsyncIterator[None]:
 
 async def _health(app: web.Application) -> AsyncIterator[None]:
     """The agency health book, before the connectors and the view (both are given it when they
-    are made) and closed after them, so the last attempts' samples are flushed."""
+    are made) and closed after them, so the last attempts' samples are flushed. It reads the
+    maintenance calendar: an agency in a planned window is MAINTENANCE, not down."""
     opened = open_health_book(
         app[SETTINGS], AGENCY_IDS, metrics=app[METRICS], maintenance=app[MAINTENANCE]
     )
@@ -234,6 +238,9 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             health=app[HEALTH_BOOK],
         )
         app[CONNECTORS] = connectors
+        app[CIRCUITS] = CircuitOverrides.for_redis_url(
+            connectors, settings.redis_url, namespace=settings.cache_namespace
+        )
         persisted = PersistedQueryGate.from_settings(
             settings.persisted_queries,
             shared=app[CACHE].backend if settings.redis_url else None,
@@ -248,12 +255,14 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             persisted=persisted,
             connectors=connectors,
             metrics=app[METRICS],
+            circuits=app[CIRCUITS],
             verifier=app[VERIFIER],
             deadline_s=settings.request_deadline_s,
             rate_limiter=app[RATE_LIMITER],
             auditor=app[AUDITOR],
             response_cache=_response_cache(app),
             health=app[HEALTH_BOOK],
+            maintenance=app[MAINTENANCE],
             graphql_ide="graphiql" if settings.mode == "development" else None,
         )
         try:
@@ -261,6 +270,17 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         finally:
             for each in connectors:
                 await each.close()
+
+
+async def _circuits(app: web.Application) -> AsyncIterator[None]:
+    """Circuits forced by ops hold on every instance: read from Redis before serving, then
+    followed (connectors.circuit_overrides)."""
+    overrides = app[CIRCUITS]
+    await overrides.start()
+    try:
+        yield
+    finally:
+        await overrides.stop()
 
 
 async def _probes(app: web.Application) -> AsyncIterator[None]:

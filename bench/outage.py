@@ -183,9 +183,8 @@ class Control:
 
     async def set_circuit(self, gateway: str, agency: str, state: str) -> None:
         """`setCircuit`: OPEN or CLOSED holds the circuit there, AUTO hands it back."""
-        await self._ops(
-            gateway, f'mutation {{ setCircuit(agency: "{agency}", state: {state}) {{ circuit }} }}'
-        )
+        mutation = f'setCircuit(agency: "{agency}", state: {state}) {{ appliedTo }}'
+        await self._ops(gateway, f"mutation {{ {mutation} }}")
 
     async def circuit(self, gateway: str, agency: str) -> tuple[str, bool]:
         """The circuit as `{ agencies { id circuit circuitForced } }` reports it."""

@@ -9,10 +9,12 @@ from aiohttp import web
 
 from auth.connection import ConnectionAuth
 from auth.principal import Principal
+from connectors.circuit_overrides import CircuitOverrides
 from connectors.pipeline.deadline import Deadline
 from connectors.registry import Connectors
 from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
+from observability.maintenance import MaintenanceCalendar
 from observability.metrics import Metrics
 from ratelimits.limiter import RateLimiter
 from resolvers.loaders import RequestLoaders
@@ -35,6 +37,8 @@ class GatewayContext:
     principal: Principal | None
     connectors: Connectors
     metrics: Metrics
+    circuits: CircuitOverrides
+    """Ops overrides of agency circuits, shared with the fleet when Redis is configured."""
     loaders: RequestLoaders = field(default_factory=RequestLoaders)
     audit: AccessTrail = field(default_factory=AccessTrail)
     deadline_s: float | None = None
@@ -51,3 +55,5 @@ class GatewayContext:
     view before any GraphQL work)."""
     health: HealthBook | None = None
     """The fleet's agency health: states, availability, incidents, changes (ops, status)."""
+    maintenance: MaintenanceCalendar | None = None
+    """Planned maintenance windows: ops add and remove one-off windows through it."""

@@ -48,5 +48,6 @@ class Query:
 
     agencies: list[AgencyStatus] | None = strawberry.field(
         resolver=agencies,
-        description="Every agency's circuit and last outcome on this instance (ops scope).",
+        description="Every agency: its state, availability, incidents and maintenance as the "
+        "fleet sees them, and its circuit on this instance (ops scope).",
     )

@@ -25,6 +25,7 @@ from schema.persisted.gate import PersistedQueryGate
 from schema.query import Query
 from schema.query_limits import QueryLimits, limit_rules
 from schema.scalars import SCALAR_MAP
+from schema.subscription import Subscription
 
 __all__ = ["SDL_PATH", "PanjerehSchema", "build_schema"]
 
@@ -77,6 +78,7 @@ def build_schema(
     schema = PanjerehSchema(
         query=Query,
         mutation=OpsMutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production),
     )

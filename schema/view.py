@@ -28,11 +28,13 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.connection import ConnectionAuth, bearer_token
 from auth.principal import Principal
 from auth.tokens import TokenVerifier
+from connectors.circuit_overrides import CircuitOverrides
 from connectors.registry import Connectors
 from domain.errors import BadRequest, RateLimited, Unauthenticated
 from observability.agency_health.model import HealthBook
 from observability.audit_trail import AccessTrail
 from observability.auditor import Auditor
+from observability.maintenance import MaintenanceCalendar
 from observability.metrics import Metrics
 from observability.middleware import REQUEST_ID
 from observability.request_outcome import RequestOutcome, classify
@@ -61,6 +63,7 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         *,
         connectors: Connectors,
         metrics: Metrics,
+        circuits: CircuitOverrides,
         verifier: TokenVerifier,
         deadline_s: float,
         persisted: PersistedQueryGate,
@@ -68,14 +71,17 @@ class GatewayView(GraphQLView[GatewayContext, None]):
         auditor: Auditor | None = None,
         response_cache: ResponseCache | None = None,
         health: HealthBook | None = None,
+        maintenance: MaintenanceCalendar | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._health = health
+        self._maintenance = maintenance
         self._responses = response_cache
         self._auditor = auditor
         self._connectors = connectors
         self._metrics = metrics
+        self._circuits = circuits
         self._verifier = verifier
         self._deadline_s = deadline_s
         self._persisted = persisted
@@ -236,12 +242,14 @@ class GatewayView(GraphQLView[GatewayContext, None]):
             principal=principal,
             connectors=self._connectors,
             metrics=self._metrics,
+            circuits=self._circuits,
             deadline_s=self._deadline_for(request),
             request_id=request.get(REQUEST_ID),
             loaders=RequestLoaders(budget=limiter.lookup_budget(principal) if limiter else None),
             rate_limiter=limiter,
             audit=AccessTrail(self._auditor),
             health=self._health,
+            maintenance=self._maintenance,
         )
         if isinstance(response, web.WebSocketResponse):
             context.principal = None  # known once `connection_init` has been verified

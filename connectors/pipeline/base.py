@@ -102,11 +102,15 @@ class AgencyConnector:
     """Base of every agency connector; subclasses declare, this class does the work.
 
     `transport` sends the HTTP exchanges (aiohttp in production, a scripted one in unit tests);
-    `clock` (monotonic seconds) and `sleep` are injectable so tests move time instead of waiting.
+    `health`, when given, gets a `Sample` of every attempt the agency answered or failed (see
+    `_settle`); `clock` (monotonic seconds), `wall` (unix seconds, the samples' time) and `sleep`
+    are injectable so tests move time instead of waiting.
     """
 
     agency_id: ClassVar[str]
-    title: ClassVar[str]
+    name_fa: ClassVar[str]
+    """The agency's name as citizens know it (Persian); ops pages show it beside `name_en`."""
+    name_en: ClassVar[str]
     policy: ClassVar[AgencyPolicy] = AgencyPolicy()
     probe_path: ClassVar[str] = "/health"
     """What the prober GETs (connectors.pipeline.probe): the agency's health endpoint, or its

@@ -40,14 +40,10 @@ class AgencyName:
 
 
 def agency_names(connectors: Iterable[AgencyConnector]) -> list[AgencyName]:
-    """Names from the connectors: `name_fa`/`name_en` where a connector declares them, else its
-    `title` (Persian) and its id made readable (English)."""
+    """Each agency's Persian and English name, as its connector declares them."""
     names = []
     for connector in connectors:
-        agency = connector.agency_id
-        fa = getattr(connector, "name_fa", None) or connector.title
-        en = getattr(connector, "name_en", None) or agency.replace("-", " ").capitalize()
-        names.append(AgencyName(agency, fa, en))
+        names.append(AgencyName(connector.agency_id, connector.name_fa, connector.name_en))
     return names
 
 

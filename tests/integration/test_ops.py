@@ -6,9 +6,10 @@ from sandbox import PERSONAS
 from server import CONNECTORS
 from tests.support.gateway import RunningGateway
 
-STATUS = "{ agencies { id title up circuit circuitForced retryInSeconds } }"
+STATUS = "{ agencies { id nameFa nameEn up circuit circuitForced retryInSeconds } }"
 FORCE = """mutation($agency: String!, $state: CircuitOverride!) {
-  setCircuit(agency: $agency, state: $state) { id circuit circuitForced } }"""
+  setCircuit(agency: $agency, state: $state) {
+    agency { id circuit circuitForced forcedCircuit { state by appliedTo } } state appliedTo } }"""
 
 
 async def test_agency_status_needs_the_ops_scope(gateway: RunningGateway) -> None:
@@ -25,9 +26,20 @@ async def test_ops_sees_every_agency_and_can_force_a_circuit(gateway: RunningGat
     assert len(agencies) == 16
     # Probed at start-up: known to be up before any citizen asked it anything.
     assert agencies["water"]["circuit"] == "CLOSED" and agencies["water"]["up"] is True
+    assert agencies["water"]["nameFa"] == "آب و فاضلاب"
+    assert agencies["water"]["nameEn"] == "Water and Wastewater"
 
     _, body = await gateway.query(FORCE, token=ops, variables={"agency": "water", "state": "OPEN"})
-    assert body["data"]["setCircuit"] == {"id": "water", "circuit": "OPEN", "circuitForced": True}
+    assert body["data"]["setCircuit"] == {
+        "agency": {
+            "id": "water",
+            "circuit": "OPEN",
+            "circuitForced": True,
+            "forcedCircuit": {"state": "OPEN", "by": "ops-dashboard", "appliedTo": "INSTANCE"},
+        },
+        "state": "OPEN",
+        "appliedTo": "INSTANCE",  # the embedded default has no Redis: this instance alone
+    }
     citizen = gateway.token(PERSONAS["complete"])
     _, bills = await gateway.query(
         "{ me { bills { sources { agency state error { code } } } } }", token=citizen
@@ -37,7 +49,9 @@ async def test_ops_sees_every_agency_and_can_force_a_circuit(gateway: RunningGat
     assert gateway.sandbox.calls("water") == 0
 
     _, body = await gateway.query(FORCE, token=ops, variables={"agency": "water", "state": "AUTO"})
-    assert body["data"]["setCircuit"]["circuitForced"] is False
+    released = body["data"]["setCircuit"]
+    assert released["agency"]["circuitForced"] is False
+    assert released["agency"]["forcedCircuit"] is None
     _, body = await gateway.query(FORCE, token=ops, variables={"agency": "nope", "state": "OPEN"})
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 

@@ -104,9 +104,9 @@ async def test_bulkhead_slots_in_use_are_seen_while_an_agency_hangs(
 
 async def test_forced_circuits_are_exported_and_released(gateway: RunningGateway) -> None:
     token = gateway.service_token("ops-desk", ["ops"])
-    force = 'mutation { setCircuit(agency: "tax", state: %s) { circuit } }'
+    force = 'mutation { setCircuit(agency: "tax", state: %s) { agency { circuit } } }'
     _, body = await gateway.query(force % "OPEN", token=token)
-    assert body["data"]["setCircuit"]["circuit"] == "OPEN"
+    assert body["data"]["setCircuit"]["agency"]["circuit"] == "OPEN"
     text = await _scrape(gateway)
     assert _value(text, "panjereh_agency_circuit_forced", agency="tax") == 1
     assert _value(text, "panjereh_agency_circuit_state", agency="tax") == 2

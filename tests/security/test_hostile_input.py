@@ -124,9 +124,9 @@ SUGGESTED = {
     "field": ("{ billInqury { billId } }", None),
     "argument": ('{ billInquiry(billId: "1", paymentIdd: "2") { billId } }', None),
     "type": ("{ ... on Qery { __typename } }", None),
-    "enum value": ('mutation { setCircuit(agency: "tax", state: OPN) { circuit } }', None),
+    "enum value": ('mutation { setCircuit(agency: "tax", state: OPN) { appliedTo } }', None),
     "enum value in variables": (
-        'mutation M($s: CircuitOverride!) { setCircuit(agency: "tax", state: $s) { circuit } }',
+        'mutation M($s: CircuitOverride!) { setCircuit(agency: "tax", state: $s) { appliedTo } }',
         {"s": "OPN"},
     ),
 }

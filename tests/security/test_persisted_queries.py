@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APOLLO_DIR = Path(__file__).with_name("apollo")
 CITIZEN = PERSONAS["complete"]
 FORCE = """mutation Force($agency: String!, $state: CircuitOverride!) {
-  setCircuit(agency: $agency, state: $state) { id circuitForced } }"""
+  setCircuit(agency: $agency, state: $state) { agency { id circuitForced } } }"""
 # A bill ID and payment ID whose check digits hold (built as in test_bill_inquiry.py).
 INQUIRY_VARIABLES = {"billId": "1234567825", "paymentId": "234530709"}
 
@@ -141,7 +141,7 @@ async def test_a_mutation_is_never_run_over_get(gateway: RunningGateway) -> None
     status, body, _ = await post(
         gateway, {"query": FORCE, "variables": harmless, "extensions": persisted(sha)}, ops
     )
-    assert status == 200 and body["data"]["setCircuit"]["circuitForced"] is False
+    assert status == 200 and body["data"]["setCircuit"]["agency"]["circuitForced"] is False
 
     forcing = {"agency": "water", "state": "OPEN"}
     status, _, _ = await get(gateway, {"extensions": persisted(sha), "variables": forcing}, ops)

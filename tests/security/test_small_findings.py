@@ -14,7 +14,7 @@ from tests.support.gateway import running_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 FORCE = """mutation($agency: String!, $state: CircuitOverride!) {
-  setCircuit(agency: $agency, state: $state) { id circuit circuitForced } }"""
+  setCircuit(agency: $agency, state: $state) { agency { id circuit circuitForced } } }"""
 
 
 @pytest.mark.parametrize("state", ["CLOSED", "OPEN", "AUTO"])
@@ -25,7 +25,7 @@ async def test_forcing_a_circuit_logs_the_state_that_was_forced(
     async with running_gateway() as gateway:
         ops = gateway.service_token("ops-dashboard", ["ops"])
         _, body = await gateway.query(FORCE, token=ops, variables={"agency": "tax", "state": state})
-        assert body["data"]["setCircuit"]["circuitForced"] is (state != "AUTO")
+        assert body["data"]["setCircuit"]["agency"]["circuitForced"] is (state != "AUTO")
     [line] = [r.getMessage() for r in caplog.records if r.name == "panjereh.ops"]
     assert line.startswith(f"circuit of tax forced to {state} by ops-dashboard")
 

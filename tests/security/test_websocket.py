@@ -66,7 +66,7 @@ async def test_an_expiring_token_closes_the_connection_and_reads_nothing_after(
 
 async def test_mutations_are_refused(gateway: RunningGateway) -> None:
     ops = gateway.service_token("ops-dashboard", ["ops"])
-    mutation = 'mutation { setCircuit(agency: "water", state: OPEN) { circuit } }'
+    mutation = 'mutation { setCircuit(agency: "water", state: OPEN) { appliedTo } }'
     async with graphql_socket(gateway.client, gateway.ws_url, token=ops) as socket:
         result = await socket.run(mutation)
         assert codes(result) == ["FORBIDDEN"]

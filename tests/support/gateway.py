@@ -17,7 +17,7 @@ from sandbox import Sandbox
 from server import create_app
 from settings import Settings
 
-__all__ = ["GENEROUS_RATE_LIMITS", "RunningGateway", "running_gateway"]
+__all__ = ["GENEROUS_RATE_LIMITS", "RunningGateway", "another_instance", "running_gateway"]
 
 _PLENTY = "1000000/minute"
 GENEROUS_RATE_LIMITS = RateLimits(
@@ -106,4 +106,24 @@ async def running_gateway(
     finally:
         await runner.cleanup()
         await sandbox.stop()
+        state.cleanup()
+
+
+@asynccontextmanager
+async def another_instance(first: RunningGateway) -> AsyncIterator[RunningGateway]:
+    """One more instance of `first`'s gateway (same settings, so the same agencies and Redis),
+    serving on a port of its own, with an audit file of its own; stopped afterwards."""
+    state = tempfile.TemporaryDirectory(prefix="panjereh-gateway-")
+    audit = first.settings.audit.model_copy(update={"path": f"{state.name}/audit.jsonl"})
+    config = first.settings.model_copy(update={"audit": audit})
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield RunningGateway(f"http://127.0.0.1:{port}", app, first.sandbox, config, first.client)
+    finally:
+        await runner.cleanup()
         state.cleanup()

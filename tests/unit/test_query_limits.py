@@ -184,11 +184,12 @@ async def test_a_cached_document_skips_parsing_and_validation() -> None:
     ("query", "variables"),
     [
         ('{ billInquiry(billId: "1", paymentIdd: "2") { billId } }', None),
-        ('mutation { setCircuit(agency: "tax", state: OPN) { circuit } }', None),
+        ('mutation { setCircuit(agency: "tax", state: OPN) { appliedTo } }', None),
         ("{ ... on Qery { __typename } }", None),
         ("{ billInqury { billId } }", None),
         (
-            'mutation M($s: CircuitOverride!) { setCircuit(agency: "tax", state: $s) { circuit } }',
+            "mutation M($s: CircuitOverride!) { "
+            'setCircuit(agency: "tax", state: $s) { appliedTo } }',
             {"s": "OPN"},
         ),
     ],

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from connectors.agencies.tax import TaxConnector
 from connectors.registry import CONNECTOR_CLASSES
 from observability.agency_health.model import (
     AgencySnapshot,
@@ -197,7 +198,7 @@ async def test_english_page_is_ltr_with_english_names_and_latin_digits() -> None
     assert page.having("html", lang="en", dir="ltr")
     assert "Status of the agencies behind Panjereh" in page.text
     assert "Tax" in _row(html, "tax")
-    assert "Civil registry" in _row(html, "civil-registry")
+    assert "Civil Registration" in _row(html, "civil-registry")
     assert "Down" in _row(html, "tax")
     assert "response time" not in _row(html, "tax")  # one that does not answer has none
     assert "response time (p95): 123 ms" in _row(html, "post")
@@ -287,21 +288,14 @@ async def test_inline_stylesheet_is_the_one_the_policy_allows_and_nothing_else_i
     assert "url(" not in css
 
 
-def test_agency_names_prefer_declared_names_and_fall_back_to_title_and_id() -> None:
-    class Declared:
-        agency_id = "tax"
-        title = "مالیات"
-        name_fa = "سازمان امور مالیاتی کشور"
-        name_en = "Iranian National Tax Administration"
-
-    class Titled:
-        agency_id = "civil-registry"
-        title = "ثبت احوال"
-
-    assert agency_names([Declared, Titled]) == [  # type: ignore[list-item]
-        AgencyName("tax", "سازمان امور مالیاتی کشور", "Iranian National Tax Administration"),
-        AgencyName("civil-registry", "ثبت احوال", "Civil registry"),
-    ]
+def test_agency_names_are_the_connectors_declared_names() -> None:
+    names = agency_names(CONNECTOR_CLASSES.values())  # type: ignore[arg-type]
+    assert [n.agency for n in names] == [c.agency_id for c in CONNECTOR_CLASSES.values()]
+    tax = next(n for n in names if n.agency == "tax")
+    assert tax.fa == TaxConnector.name_fa and tax.en == TaxConnector.name_en
+    for name in names:
+        assert re.search("[\u0600-\u06ff]", name.fa), name  # Persian script
+        assert name.en.isascii() and name.en.strip(), name
 
 
 @pytest.mark.parametrize(
