@@ -176,8 +176,17 @@ class AgencyHealthBook:
 
     async def snapshot(self, agency: str) -> AgencySnapshot:
         self._check(agency)
-        record, p95 = await self._current(agency)
+        await self._read_due([agency])
+        return await self._snapshot_of(agency, self._clock())
+
+    async def snapshots(self) -> list[AgencySnapshot]:
+        """Every agency: one read of the shared records for all of them, not one each."""
+        await self._read_due(self.agencies)
         now = self._clock()
+        return list(await asyncio.gather(*(self._snapshot_of(a, now) for a in self.agencies)))
+
+    async def _snapshot_of(self, agency: str, now: float) -> AgencySnapshot:
+        record, p95 = self._known.get(agency), self._p95.get(agency)
         window = await self._window_at(agency, now)
         if window is None and record is not None and record.back_at is not None:
             # a maintenance the agency announced itself (only MAINTENANCE records keep back_at)
@@ -190,9 +199,6 @@ class AgencyHealthBook:
             maintenance=window,
             next_maintenance=await self._next_window(agency, now),
         )
-
-    async def snapshots(self) -> list[AgencySnapshot]:
-        return [await self.snapshot(agency) for agency in self.agencies]
 
     async def availability(self, agency: str, window: Window) -> Availability:
         self._check(agency)
@@ -274,16 +280,28 @@ class AgencyHealthBook:
 
     async def _current(self, agency: str) -> tuple[AgencyRecord | None, float | None]:
         """The agency's record and p95, read again if older than `read_max_age_s`."""
+        await self._read_due([agency])
+        return self._known.get(agency), self._p95.get(agency)
+
+    async def _read_due(self, agencies: Sequence[str]) -> None:
+        """Read again the records and p95 of those of `agencies` last read more than
+        `read_max_age_s` ago: one read of the records for all of them, their recent minutes
+        side by side."""
         now = self._clock()
-        if now - self._viewed_at.get(agency, -math.inf) > self.settings.read_max_age_s:
-            records = await self._guard("read", self.store.records([agency]), None)
-            if records is not None and agency in records:
-                self._learn(records[agency])
-            recent = await self._guard("read", self._history.recent(agency, now), None)
+        max_age = self.settings.read_max_age_s
+        due = [a for a in agencies if now - self._viewed_at.get(a, -math.inf) > max_age]
+        if not due:
+            return
+        records = await self._guard("read", self.store.records(due), None)
+        for record in (records or {}).values():
+            self._learn(record)
+        recents = await asyncio.gather(
+            *(self._guard("read", self._history.recent(a, now), None) for a in due)
+        )
+        for agency, recent in zip(due, recents, strict=True):
             if recent is not None:
                 self._p95[agency] = recent.quantile(0.95)
             self._viewed_at[agency] = now
-        return self._known.get(agency), self._p95.get(agency)
 
     async def _show_counts(self, agency: str, recent: Tally | None, now: float) -> None:
         """Remember the p95 and set the count gauges (failure ratio, p95, availability)."""

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import pytest
 
 from observability.agency_health.book import AgencyHealthBook
+from observability.agency_health.memory_store import MemoryHealthStore
 from observability.agency_health.model import AgencyState, Failure, Sample, StateChange, Window
 from observability.agency_health.settings import HealthSettings
 from observability.agency_health.store import AgencyRecord
@@ -187,3 +188,30 @@ async def test_a_failing_store_fails_nobody_and_is_logged_once(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) <= 3, warnings  # once per kind (write, read, roll-up), not per call
     assert all("going on with what this instance knows" in w for w in warnings)
+
+
+class _CountingStore(MemoryHealthStore):
+    """The in-memory store, counting how often the shared records are read."""
+
+    record_reads = 0
+
+    async def records(self, agencies: Sequence[str]) -> dict[str, AgencyRecord]:
+        self.record_reads += 1
+        return await super().records(agencies)
+
+
+async def test_all_agencies_snapshots_read_the_shared_records_once() -> None:
+    agencies = [f"agency-{n}" for n in range(16)]
+    clock = Clock(T0)
+    store = _CountingStore(clock=clock)
+    rig = HealthRig(agencies, clock=clock, store=store)
+    await rig.tick("agency-3", probe=Failure.REFUSED)
+    clock.advance(60)  # every record older than read_max_age_s
+    before = store.record_reads
+    snapshots = await rig.book.snapshots()
+    assert store.record_reads - before == 1
+    assert [s.agency for s in snapshots] == agencies
+    assert {s.agency for s in snapshots if s.state is AgencyState.DOWN} == {"agency-3"}
+    again = store.record_reads
+    await rig.book.snapshots()  # within read_max_age_s: nothing read
+    assert store.record_reads == again
