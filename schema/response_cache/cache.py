@@ -175,7 +175,7 @@ class ResponseCache:
         string (a body the view would refuse is never looked up)."""
         if request.method == "POST":
             try:
-                http_input.check_content_type("POST", request.content_type)
+                http_input.check_content_type("POST", request.headers.get("Content-Type"))
             except BadRequest:
                 return None
             sent = await request.read()
