@@ -33,7 +33,7 @@ NO_ACCEPT = object()
 TYPENAME = "{ __typename }"
 UNKNOWN_FIELD = "{ f8f31403dfe404bccbb0e835f2629c6a7 }"
 FORCE = 'mutation Force { setCircuit(agency: "water", state: OPEN) { circuitForced } }'
-COERCION = 'query Coerce($id: String!) { billInquiry(billId: $id, paymentId: "1") { billId } }'
+COERCION = "query Coerce($name: String!) { __type(name: $name) { name } }"
 TOO_MANY_ALIASES = "{ " + " ".join(f"a{n}: __typename" for n in range(31)) + " }"
 
 
@@ -441,7 +441,7 @@ REQUEST_ERRORS = [
         id="operation-name-missing",
     ),
     pytest.param(
-        {"query": COERCION, "variables": {"id": None}},
+        {"query": COERCION, "variables": {"name": None}},
         "GRAPHQL_VALIDATION_FAILED",
         id="variable-coercion-failure",
     ),
