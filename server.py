@@ -30,11 +30,12 @@ from cache.memory import MemoryCache
 from cache.redis import RedisCache
 from cache.store import CacheStore
 from connectors.pipeline.transport import AioHttpTransport
-from connectors.registry import Connectors, build_connectors
+from connectors.registry import AGENCY_IDS, Connectors, build_connectors
 from domain.errors import InvalidInput
 from observability.auditor import Auditor
 from observability.health import health_routes
 from observability.logs import configure_logging
+from observability.maintenance import MaintenanceCalendar, PreWindowRefresh, stale_shortfalls
 from observability.metrics import Metrics
 from observability.middleware import access_log, last_resort
 from observability.probes import Prober
@@ -65,6 +66,8 @@ KEY_SECRET = web.AppKey("key_secret", bytes)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter | None)
 AUDITOR = web.AppKey("auditor", Auditor)
 PROBER = web.AppKey("prober", Prober)
+MAINTENANCE = web.AppKey("maintenance", MaintenanceCalendar)
+PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -76,7 +79,19 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app.cleanup_ctx.extend([_agencies, _cache, _tokens, _rate_limits, _audit, _connectors, _probes])
+    app.cleanup_ctx.extend(
+        [
+            _agencies,
+            _cache,
+            _tokens,
+            _rate_limits,
+            _audit,
+            _maintenance,
+            _connectors,
+            _probes,
+            _pre_window_refresh,
+        ]
+    )
     app.router.add_routes(health_routes(metrics, CACHE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
@@ -168,6 +183,24 @@ async def _audit(app: web.Application) -> AsyncIterator[None]:
         await auditor.close()
 
 
+async def _maintenance(app: web.Application) -> AsyncIterator[None]:
+    """The maintenance calendar: nightly windows from settings, ops' one-off windows shared
+    through Redis when it is configured (in memory otherwise)."""
+    settings = app[SETTINGS]
+    calendar = MaintenanceCalendar.from_settings(
+        settings.maintenance,
+        AGENCY_IDS,
+        redis_url=settings.redis_url,
+        namespace=settings.cache_namespace,
+    )
+    app[MAINTENANCE] = calendar
+    await calendar.start()
+    try:
+        yield
+    finally:
+        await calendar.stop()
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
@@ -178,6 +211,8 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             cache=app[CACHE],
             metrics=app[METRICS],
             policy_overrides=settings.agency_policies,
+            maintenance=app[MAINTENANCE],
+            recent=settings.maintenance.recent_limits,
         )
         app[CONNECTORS] = connectors
         persisted = PersistedQueryGate.from_settings(
@@ -228,6 +263,28 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await prober.stop()
+
+
+async def _pre_window_refresh(app: web.Application) -> AsyncIterator[None]:
+    """Recently active citizens' data refreshed shortly before each agency's window."""
+    config = app[SETTINGS].maintenance
+    calendar, connectors = app[MAINTENANCE], app[CONNECTORS]
+    for shortfall in stale_shortfalls(calendar, connectors, config.refresh_lead_s):
+        log.warning("a copy not refreshed before maintenance may expire in it: %s", shortfall)
+    refresh = PreWindowRefresh(
+        calendar,
+        connectors,
+        metrics=app[METRICS],
+        lead_s=config.refresh_lead_s,
+        concurrency=config.refresh_concurrency,
+        check_s=config.refresh_check_s,
+    )
+    app[PRE_WINDOW_REFRESH] = refresh
+    await refresh.start()
+    try:
+        yield
+    finally:
+        await refresh.stop()
 
 
 def _response_cache(app: web.Application) -> ResponseCache | None:

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.trust import TokenTrust
 from observability.audit_settings import AuditSettings
+from observability.maintenance.config import MaintenanceSettings
 from observability.probe_settings import ProbeSettings
 from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
@@ -97,6 +98,12 @@ class Settings(BaseSettings):
 
     probes: ProbeSettings = Field(
         default_factory=ProbeSettings, description="Agency health probes (observability.probes)."
+    )
+
+    maintenance: MaintenanceSettings = Field(
+        default_factory=MaintenanceSettings,
+        description="Planned maintenance: nightly windows per agency, one-off windows, the "
+        "pre-window refresh (observability.maintenance).",
     )
 
     @property

@@ -29,7 +29,8 @@ from connectors.agencies.tax import TaxConnector
 from connectors.agencies.telecom import TelecomConnector
 from connectors.agencies.traffic_police import TrafficPoliceConnector
 from connectors.agencies.water import WaterConnector
-from connectors.pipeline.base import AgencyConnector
+from connectors.pipeline.base import AgencyConnector, MaintenanceView
+from connectors.pipeline.recent import RecentLimits
 from connectors.pipeline.transport import Transport
 from observability.metrics import Metrics
 
@@ -83,9 +84,12 @@ def build_connectors(
     metrics: Metrics,
     policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     sleep: Callable[[float], Awaitable[Any]] | None = None,
+    maintenance: MaintenanceView | None = None,
+    recent: RecentLimits | None = None,
 ) -> Connectors:
     """Instantiate every connector; a missing base URL or an unknown agency in the overrides is
-    a configuration error, said at once."""
+    a configuration error, said at once. `maintenance` (the calendar) keeps agencies in a window
+    from being called; `recent` bounds the record of operations the pre-window refresh re-runs."""
     missing = [a for a in AGENCY_IDS if a not in base_urls]
     if missing:
         raise ValueError(f"no base URL configured for agencies: {', '.join(missing)}")
@@ -101,6 +105,8 @@ def build_connectors(
             cache=cache,
             metrics=metrics,
             policy=cls.policy.with_overrides(overrides.get(cls.agency_id, {})),
+            maintenance=maintenance,
+            recent=recent,
             **extra,
         )
         for name, cls in _CLASSES.items()

@@ -9,6 +9,7 @@ parent's code unless it is given its own.
     │   ├── AgencyUnavailable          AGENCY_UNAVAILABLE   retryable
     │   │   ├── AgencyTimeout          AGENCY_TIMEOUT       retryable
     │   │   ├── CircuitOpen            CIRCUIT_OPEN         retryable
+    │   │   ├── AgencyInMaintenance    AGENCY_MAINTENANCE   retryable, retry_after, back_at
     │   │   ├── AgencyRejected         AGENCY_UNAVAILABLE   retryable (bulkhead full)
     │   │   └── AgencyRateLimited      RATE_LIMITED         retryable, retry_after
     │   ├── AgencyBadResponse          AGENCY_BAD_RESPONSE
@@ -49,9 +50,15 @@ national code.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+
+from domain.jalali import TEHRAN, format_tehran_moment
+
 __all__ = [
     "AgencyBadResponse",
     "AgencyError",
+    "AgencyInMaintenance",
     "AgencyNotFound",
     "AgencyRateLimited",
     "AgencyRejected",
@@ -125,6 +132,26 @@ class AgencyTimeout(AgencyUnavailable):
 
 class CircuitOpen(AgencyUnavailable):
     """The agency's circuit is open: it was not called at all."""
+
+
+class AgencyInMaintenance(AgencyUnavailable):
+    """The agency is in planned maintenance: in an announced window (it was not called), or it
+    answered 503 with Retry-After. `back_at` (unix seconds) is when it is expected back; the
+    message says it in Tehran time with the Jalali date, for the citizen."""
+
+    def __init__(self, agency: str, back_at: float, *, now: float, transient: bool = False) -> None:
+        super().__init__(
+            agency,
+            f"{agency} is in planned maintenance; expected back at {format_tehran_moment(back_at)}",
+            retry_after=max(0.0, back_at - now),
+            transient=transient,
+        )
+        self.back_at = back_at
+
+    @property
+    def expected_back_at(self) -> dt.datetime:
+        """`back_at` as an aware datetime in Tehran time, to the whole second (rounded up)."""
+        return dt.datetime.fromtimestamp(math.ceil(self.back_at), TEHRAN)
 
 
 class AgencyRejected(AgencyUnavailable):

@@ -9,13 +9,25 @@ an agency payload: the caller turns it into `AgencyBadResponse` for that agency.
 from __future__ import annotations
 
 import datetime
+import math
 import re
+from zoneinfo import ZoneInfo
 
 import jdatetime
 
 from domain.digits import to_ascii_digits
 
-__all__ = ["format_jalali", "parse_jalali_date", "parse_jalali_datetime"]
+__all__ = [
+    "TEHRAN",
+    "format_jalali",
+    "format_tehran_moment",
+    "parse_jalali_date",
+    "parse_jalali_datetime",
+]
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+"""Iran's time zone (+03:30 all year since 2023; the `tzdata` package provides it where the
+system has no zoneinfo)."""
 
 # Separated forms allow one- or two-digit month and day ("1403/7/5"), which several agencies emit;
 # the compact form needs exactly eight digits to be unambiguous.
@@ -92,3 +104,10 @@ def format_jalali(d: datetime.date) -> str:
     """
     j = jdatetime.date.fromgregorian(year=d.year, month=d.month, day=d.day)
     return f"{j.year:04d}/{j.month:02d}/{j.day:02d}"
+
+
+def format_tehran_moment(timestamp: float) -> str:
+    """A unix time as a citizen reads it: `02:00 Tehran time on 1403/07/16
+    (2024-10-07T02:00:00+03:30)`."""
+    moment = datetime.datetime.fromtimestamp(math.ceil(timestamp), TEHRAN)
+    return f"{moment:%H:%M} Tehran time on {format_jalali(moment)} ({moment.isoformat()})"

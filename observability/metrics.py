@@ -190,6 +190,14 @@ class Metrics:
             ["agency"],
             registry=r,
         )
+        self.maintenance_refreshes = Counter(
+            "panjereh_maintenance_refreshes_total",
+            "Cached operations of recently active citizens run again shortly before an agency's "
+            "maintenance window, by result: refreshed, fresh (already fresh through the window), "
+            "failed, late (the window began first).",
+            ["agency", "result"],
+            registry=r,
+        )
         self.agency_circuit_forced = Gauge(
             "panjereh_agency_circuit_forced",
             "1 while ops hold the agency's circuit (OPEN or CLOSED), 0 while the breaker decides.",

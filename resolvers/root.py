@@ -1,22 +1,34 @@
-"""Root fields: who may read which citizen, and the bill inquiry (pure validation, no agency)."""
+"""Root fields: who may read which citizen, and the bill and Sheba inquiries (pure validation, no
+agency)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from auth.principal import PrincipalKind, Scope
+from domain.banks import Bank, bank_for_code
 from domain.errors import Forbidden, InvalidInput, Unauthenticated
 from domain.identifiers import (
     ServiceType,
+    format_sheba,
     parse_bill_id,
     parse_national_code,
     parse_payment_id,
+    parse_sheba,
+    sheba_bank_code,
 )
 from domain.models import Rial
 from domain.purpose import validate_purpose
 from resolvers.context import GatewayContext
 
-__all__ = ["DecodedBill", "bill_inquiry", "citizen_code", "my_code"]
+__all__ = [
+    "DecodedBill",
+    "DecodedSheba",
+    "bill_inquiry",
+    "citizen_code",
+    "my_code",
+    "sheba_inquiry",
+]
 
 
 def my_code(ctx: GatewayContext, key: str = "me") -> str:
@@ -84,4 +96,24 @@ def bill_inquiry(bill_id: str, payment_id: str) -> DecodedBill:
         amount=Rial(payment.amount_rial),
         year_digit=payment.year_digit,
         period=payment.period,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedSheba:
+    """What a Sheba says by itself, once its check digits hold."""
+
+    sheba: str = field(metadata={"description": "IR and 24 digits, ASCII, no spaces."})
+    formatted: str = field(metadata={"description": "Grouped by four, as banks print it."})
+    bank_code: str = field(metadata={"description": "The three digits after IR and its check."})
+    bank: Bank | None = field(
+        metadata={"description": "The bank of `bankCode`; null for a code not in the table."}
+    )
+
+
+def sheba_inquiry(sheba: str) -> DecodedSheba:
+    value = parse_sheba(sheba)
+    code = sheba_bank_code(value)
+    return DecodedSheba(
+        sheba=value, formatted=format_sheba(value), bank_code=code, bank=bank_for_code(code)
     )

@@ -6,9 +6,11 @@ whether that agency's part is fresh, stale or missing, with the typed reason whe
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
-from domain.errors import PanjerehError
+from domain.errors import AgencyInMaintenance, PanjerehError
 from domain.sourced import PartStatus, SourceState
 from resolvers import citizen as r
 from schema.derive import object_type
@@ -28,6 +30,11 @@ class SourceError:
     message: str
     retryable: bool
     retry_after_seconds: int | None = None
+    expected_back_at: dt.datetime | None = strawberry.field(
+        default=None,
+        description="When the agency is expected back from planned maintenance (Tehran time); "
+        "null for any other error.",
+    )
 
 
 def _error(root: PartStatus) -> SourceError | None:
@@ -45,6 +52,7 @@ def _error(root: PartStatus) -> SourceError | None:
         message=exc.message,
         retryable=ext["retryable"],
         retry_after_seconds=ext.get("retryAfterSeconds"),
+        expected_back_at=exc.expected_back_at if isinstance(exc, AgencyInMaintenance) else None,
     )
 
 

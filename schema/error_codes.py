@@ -20,6 +20,7 @@ _CODES: dict[type[e.PanjerehError], str] = {
     e.AgencyUnavailable: "AGENCY_UNAVAILABLE",
     e.AgencyTimeout: "AGENCY_TIMEOUT",
     e.CircuitOpen: "CIRCUIT_OPEN",
+    e.AgencyInMaintenance: "AGENCY_MAINTENANCE",
     e.AgencyRateLimited: "RATE_LIMITED",
     e.AgencyBadResponse: "AGENCY_BAD_RESPONSE",
     e.AgencyNotFound: "NOT_FOUND",
@@ -49,7 +50,7 @@ def code_for(error_type: type[BaseException]) -> str:
 
 def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
     """`extensions` for a client-visible error: code, retryable, and agency/field/limit/
-    retry-after/required level where they apply."""
+    retry-after/required level/expected-back time where they apply."""
     extensions: dict[str, Any] = {"code": code_for(type(exc)), "retryable": exc.retryable}
     if isinstance(exc, e.AgencyError):
         extensions["agency"] = exc.agency
@@ -60,6 +61,8 @@ def error_extensions(exc: e.PanjerehError) -> dict[str, Any]:
         extensions["max"] = exc.maximum
     if isinstance(exc, e.InsufficientLevel):
         extensions["requiredLevel"] = exc.required_level
+    if isinstance(exc, e.AgencyInMaintenance):
+        extensions["expectedBackAt"] = exc.expected_back_at.isoformat()
     if exc.retry_after is not None:
         extensions["retryAfterSeconds"] = max(0, math.ceil(exc.retry_after))
     return extensions

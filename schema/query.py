@@ -11,6 +11,7 @@ from schema.bill_inquiry import BillInquiry
 from schema.citizen import ServedCitizen
 from schema.me import Me
 from schema.ops import AgencyStatus, agencies
+from schema.sheba_inquiry import ShebaInquiry
 
 __all__ = ["Query"]
 
@@ -37,6 +38,13 @@ class Query:
     )
     def bill_inquiry(self, bill_id: str, payment_id: str) -> BillInquiry | None:
         return root.bill_inquiry(bill_id, payment_id)
+
+    @strawberry.field(
+        description="Validate a Sheba (IBAN) by its ISO 13616 check digits and name its bank. "
+        "Calls no agency. Null with INVALID_INPUT (`field: sheba`) when it is not a valid Sheba."
+    )
+    def sheba_inquiry(self, sheba: str) -> ShebaInquiry | None:
+        return root.sheba_inquiry(sheba)
 
     agencies: list[AgencyStatus] | None = strawberry.field(
         resolver=agencies,

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from schema.document_cache import DocumentCache
 from schema.extensions.audit import AuditAccesses
 from schema.extensions.error_codes import ErrorCodes
+from schema.extensions.invalid_variables import InvalidVariables
 from schema.extensions.limited_documents import LimitedDocuments
 from schema.extensions.operation_scope import OperationScope
 from schema.extensions.persisted_queries import PersistedQueryExtension
@@ -63,6 +64,7 @@ def build_schema(
         RequestMetrics,
         AuditAccesses,
         lambda: ErrorCodes(hide_suggestions=production),
+        lambda: InvalidVariables(hide_suggestions=production),
         OperationScope,
         lambda: LimitedDocuments(
             limits=limits, rules=rules, cache=cache, hide_suggestions=production

@@ -6,6 +6,7 @@ from connectors.pipeline.base import AgencyConnector, operation
 from connectors.pipeline.deadline import Deadline
 from connectors.pipeline.policy import AgencyPolicy
 from connectors.wire import AsciiDigits, CamelWire, PersianText
+from domain.identifiers import postal_code_problem
 from domain.models import Address
 
 __all__ = ["PostConnector"]
@@ -24,10 +25,11 @@ class AddressWire(CamelWire):
 
 
 def _to_domain(wire: AddressWire) -> Address:
-    if not (wire.postal_code.isascii() and wire.postal_code.isdigit()):
-        raise ValueError("the postal code is not made of digits")
-    if len(wire.postal_code) != 10:
-        raise ValueError("a postal code has ten digits")
+    """The address, if its postal code is one the Post Company issues (DESIGN §5): an answer
+    breaking the Company's own rule is a bad answer, not an address to show."""
+    problem = postal_code_problem(wire.postal_code)
+    if problem is not None:
+        raise ValueError(problem)
     return Address(
         postal_code=wire.postal_code,
         province=wire.province,

@@ -4,11 +4,13 @@ A connector subclass only describes its agency: `agency_id`, `policy`, and opera
 a request, its wire model and its mapping to a domain model. Everything else is here, once:
 
     operation (fetch_x)      @operation → connectors.pipeline.operations: cache, singleflight,
-                             stale-while-revalidate, stale-if-error; the caller's deadline in
+                             stale-while-revalidate, stale-if-error; the caller's deadline in;
+                             not called in maintenance (a window, or the agency's 503 + Retry-After)
       └─ request()           tenacity retries: transient errors only, within the deadline,
                              the policy and the retry budget
-           └─ _attempt()     circuit breaker (every attempt with a verdict counts; open ends the
-                             retries), bulkhead, timeout = min(policy timeout, time left),
+           └─ _attempt()     maintenance window (not called), circuit breaker (every attempt
+                             with a verdict counts; open ends the retries), bulkhead,
+                             timeout = min(policy timeout, time left),
                              one `Outcome` → metrics, `agency_up`, breaker
                 ├─ Transport.send()     the HTTP exchange; transport errors → error tree
                 ├─ _raise_for_status()  HTTP status → error tree
@@ -18,6 +20,13 @@ The mapping to domain models runs inside the attempt, so an answer that parses b
 mapped (a nine-digit postal code) is the attempt's `BAD_RESPONSE`, never an `OK` followed by an
 error. Nothing above `_attempt` sees a transport exception, a status code or a parser's error:
 each is translated once, below it, with `raise … from exc`.
+
+Maintenance: with a calendar (`maintenance`, see `observability.maintenance`) the agency is not
+called while it is in a planned window; the caller gets its cached copy marked stale, else
+`AgencyInMaintenance` saying when it is expected back. An agency that answers 503 with
+Retry-After is in maintenance too: the citizen is told when it is back (now + Retry-After), and
+operations do not call it again until then (at most `_AGENCY_SAID_MAX_S`). Maintenance is no
+verdict for the breaker. Times of maintenance are the cache's wall clock (`cache.clock`).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import time
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from tenacity import RetryCallState
@@ -43,12 +52,14 @@ from connectors.pipeline.deadline import Clock, Deadline
 from connectors.pipeline.operations import OperationRunner
 from connectors.pipeline.outcome import Outcome
 from connectors.pipeline.policy import AgencyPolicy
+from connectors.pipeline.recent import RecentLimits, RecentOperations
 from connectors.pipeline.retry_budget import RetryBudget
 from connectors.pipeline.retrying import build_retrying
 from connectors.pipeline.transport import Transport, TransportRequest, TransportResponse
 from domain.errors import (
     AgencyBadResponse,
     AgencyError,
+    AgencyInMaintenance,
     AgencyNotFound,
     AgencyRateLimited,
     AgencyRejected,
@@ -57,10 +68,11 @@ from domain.errors import (
     CircuitOpen,
 )
 from domain.sourced import Fetched
+from observability.agency_health.model import MaintenanceWindow
 from observability.metrics import Metrics
 from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id
 
-__all__ = ["AgencyConnector", "agency_of", "operation"]
+__all__ = ["AgencyConnector", "MaintenanceView", "agency_of", "operation"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +83,19 @@ C = TypeVar("C", bound="AgencyConnector")
 _TRANSIENT_STATUSES = frozenset({502, 503, 504})
 _QUIET = frozenset({Outcome.OK, Outcome.NOT_FOUND, Outcome.CANCELLED})
 """Attempt outcomes logged at DEBUG; every other one is a WARNING line."""
+_AGENCY_SAID_MAX_S = 600.0
+"""Longest an agency's own 503 + Retry-After keeps operations from calling it: past it, one
+call finds out again (probes go on meanwhile)."""
+
+
+class MaintenanceView(Protocol):
+    """What the pipeline asks of a maintenance calendar, on every call: cheap and synchronous."""
+
+    def active(self, agency: str, at: float | None = None) -> MaintenanceWindow | None: ...
+
+    def planned(self, agency: str) -> bool:
+        """Whether any window of `agency` is known (nightly, or one-off not over yet)."""
+        ...
 
 
 class AgencyConnector:
@@ -98,6 +123,8 @@ class AgencyConnector:
         policy: AgencyPolicy | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Clock = time.monotonic,
+        maintenance: MaintenanceView | None = None,
+        recent: RecentLimits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.transport = transport
@@ -107,7 +134,18 @@ class AgencyConnector:
             self.policy = policy
         self._sleep = sleep
         self._clock = clock
-        self.operations = OperationRunner(self.agency_id, self.policy, cache, metrics, clock=clock)
+        self.maintenance = maintenance
+        self._agency_back_at = 0.0  # wall time the agency's last 503 + Retry-After named
+        self._agency_quiet_until = 0.0  # ... and until when operations do not call it
+        self.operations = OperationRunner(
+            self.agency_id,
+            self.policy,
+            cache,
+            metrics,
+            clock=clock,
+            gate=self.maintenance_refusal,
+            recent=self._recent(recent),
+        )
         self.breaker = CircuitBreaker(
             self.agency_id, self.policy.breaker, clock=clock, listener=self._on_circuit_change
         )
@@ -188,6 +226,10 @@ class AgencyConnector:
         """One attempt: admitted by the breaker and the bulkhead, bounded by the timeout, its
         outcome settled once (metrics, `agency_up`, breaker) whatever happens."""
         timeout = self._attempt_timeout(call.deadline)
+        in_window = self._in_window(self.cache.clock())
+        if in_window is not None:
+            self.metrics.agency_requests.labels(self.agency_id, Outcome.MAINTENANCE).inc()
+            raise in_window
         try:
             self.breaker.before_call()
         except CircuitOpen:
@@ -208,7 +250,9 @@ class AgencyConnector:
                 called = True
                 response = await self.transport.send(call.to_send(self, left))
             self._raise_for_status(response)
-            return self._interpret(call, response.body)
+            value = self._interpret(call, response.body)
+            self._agency_quiet_until = 0.0  # it answers: whatever it said of maintenance is over
+            return value
         except AgencyError as exc:
             outcome = Outcome.of(exc)
             if outcome is Outcome.TIMEOUT and (
@@ -224,6 +268,33 @@ class AgencyConnector:
             raise
         finally:
             self._settle(outcome, self._clock() - started)
+
+    def _recent(self, limits: RecentLimits | None) -> RecentOperations | None:
+        """The record of operations the pre-window refresh re-runs: only with a calendar, and
+        kept only while the agency has a window planned."""
+        calendar = self.maintenance
+        if limits is None or calendar is None:
+            return None
+        agency = self.agency_id
+        return RecentOperations(limits, clock=self._clock, wanted=lambda: calendar.planned(agency))
+
+    def maintenance_refusal(self) -> AgencyInMaintenance | None:
+        """Why operations must not call the agency now: a maintenance window, or its own 503 with
+        Retry-After still running; None when it may be called. Cheap: no I/O."""
+        now = self.cache.clock()
+        refusal = self._in_window(now)
+        if refusal is None and now < self._agency_quiet_until:
+            refusal = AgencyInMaintenance(self.agency_id, self._agency_back_at, now=now)
+        return refusal
+
+    def _in_window(self, now: float) -> AgencyInMaintenance | None:
+        """The refusal for a calendar or ops window holding the agency at `now`, if any."""
+        if self.maintenance is None:
+            return None
+        window = self.maintenance.active(self.agency_id, now)
+        if window is None:
+            return None
+        return AgencyInMaintenance(self.agency_id, window.ends_at, now=now)
 
     @contextlib.asynccontextmanager
     async def _slot(self, limit_s: float) -> AsyncIterator[None]:
@@ -278,6 +349,11 @@ class AgencyConnector:
                 retry_after=retry_after,
                 transient=retry_after is not None,
             )
+        if status == 503 and retry_after is not None:  # planned: the agency says when
+            now = self.cache.clock()
+            self._agency_back_at = now + retry_after
+            self._agency_quiet_until = now + min(retry_after, _AGENCY_SAID_MAX_S)
+            raise AgencyInMaintenance(agency, now + retry_after, now=now, transient=True)
         if status >= 500:
             raise AgencyUnavailable(
                 agency,

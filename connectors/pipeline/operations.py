@@ -8,6 +8,11 @@
     each caller waits for the flight only until its own deadline
     flight failed (or the caller's deadline came first) ─▶ the caller's stale entry, marked stale
     agency said "not found" ─▶ a short negative entry
+    not fresh, and the gate refuses (the agency is in maintenance) ─▶ no flight at all: the stale
+        entry, marked stale, else the gate's error
+
+`refresh` runs an operation again whatever its entry's freshness (the pre-maintenance refresh);
+`recent`, when given, remembers each operation run so it can be (see `connectors.pipeline.recent`).
 
 A flight is a task of its own: a caller that is cancelled or runs out of time stops only its own
 wait, and the flight still fills the cache for the next request. It is handed the deadline of the
@@ -16,7 +21,8 @@ refresh, or a caller without a deadline, gets the agency's full budget instead. 
 (flights) is per process; what crosses processes goes through the cache backend only.
 
 The agency sees the request id the flight's deadline carries: that of the request that started
-the flight (a refresh: of the request whose hit was due for one). A request that joins a flight
+the flight (a refresh: of the request whose hit was due for one; the pre-maintenance refresh: its
+own, `maintenance-<agency>-<random>`). A request that joins a flight
 already running adds no call of its own, so the agency's log shows the first request's id for
 the answer both got (the joining request's own access line and audit records keep its id).
 
@@ -38,7 +44,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from cache.store import UNDECODED, CacheEntry, CacheStore
 from connectors.pipeline.deadline import Clock, Deadline
+from connectors.pipeline.outcome import Outcome
 from connectors.pipeline.policy import AgencyPolicy
+from connectors.pipeline.recent import RecentOperations
 from domain.errors import (
     AgencyBadResponse,
     AgencyError,
@@ -56,6 +64,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Key = tuple[str, str]
 Load = Callable[[Deadline], Awaitable[T]]
+Gate = Callable[[], AgencyUnavailable | None]
+"""Why the agency must not be called now (e.g. `AgencyInMaintenance`), or None."""
 
 _FILL_POLL_S = 0.02
 _UNDECODABLE = object()
@@ -72,12 +82,16 @@ class OperationRunner:
         metrics: Metrics,
         *,
         clock: Clock = time.monotonic,
+        gate: Gate | None = None,
+        recent: RecentOperations | None = None,
     ) -> None:
         self.agency_id = agency_id
         self.policy = policy
         self.cache = cache
         self.metrics = metrics
+        self.recent = recent
         self._clock = clock
+        self._gate = gate
         self._flights: dict[Key, asyncio.Task[Fetched[Any]]] = {}
 
     @property
@@ -97,6 +111,8 @@ class OperationRunner:
     ) -> Fetched[T]:
         """The value of `kind` for `subject`: cached, or loaded once however many ask, within
         the caller's `deadline` (None: no limit of the caller's own)."""
+        if self.recent is not None:
+            self.recent.note(kind, subject, load, adapter)
         entry = await self.cache.lookup(self.agency_id, kind, subject)
         value: Any = _UNDECODABLE
         if entry is not None:
@@ -105,21 +121,55 @@ class OperationRunner:
                 entry = None
         now = self.cache.clock()
         if entry is not None and entry.is_fresh(now):
-            if self._due_for_refresh(entry, now, kind):
+            if self._due_for_refresh(entry, now, kind) and self._refusal() is None:
                 request_id = deadline.request_id if deadline is not None else None
                 self._flight((kind, subject), load, adapter, entry, None, request_id=request_id)
             return self._answer(entry, value, stale=False)
-        flight = self._flight((kind, subject), load, adapter, entry, deadline)
         has_stale = entry is not None and not entry.not_found
+        refusal = self._refusal()
+        if refusal is not None:  # not called at all: no flight, no lease
+            self.metrics.agency_requests.labels(self.agency_id, Outcome.of(refusal)).inc()
+            if not has_stale:
+                raise refusal
+            return self._stale(entry, value, kind)
+        flight = self._flight((kind, subject), load, adapter, entry, deadline)
         grace_s = self.policy.stale_grace_s if has_stale else None
         try:
             return await self._wait(flight, grace_s, deadline)
         except (AgencyUnavailable, AgencyBadResponse):
             if not has_stale:
                 raise
-            self.metrics.stale_served.labels(self.agency_id).inc()
-            log.info("serving stale %s/%s after an agency failure", self.agency_id, kind)
-            return self._answer(entry, value, stale=True)
+            return self._stale(entry, value, kind)
+
+    async def refresh(
+        self,
+        kind: str,
+        subject: str,
+        load: Load[T],
+        adapter: TypeAdapter[T],
+        *,
+        keep_until: float = 0.0,
+        request_id: str | None = None,
+    ) -> Fetched[T]:
+        """Load `kind` for `subject` again, even if its cached copy is fresh (joining a flight
+        already running for it), with the agency's full budget and `request_id`; the agency's
+        error if it fails. The new copy is kept (servable as stale) at least until `keep_until`
+        (cache clock): through the maintenance window the refresh is made for."""
+        entry = await self.cache.peek(self.agency_id, kind, subject)
+        flight = self._flight(
+            (kind, subject), load, adapter, entry, None,
+            request_id=request_id, keep_until=keep_until,
+        )  # fmt: skip
+        return await asyncio.shield(flight)
+
+    def _refusal(self) -> AgencyUnavailable | None:
+        return self._gate() if self._gate is not None else None
+
+    def _stale(self, entry: CacheEntry | None, value: Any, kind: str) -> Fetched[Any]:
+        assert entry is not None
+        self.metrics.stale_served.labels(self.agency_id).inc()
+        log.info("serving stale %s/%s after an agency failure", self.agency_id, kind)
+        return self._answer(entry, value, stale=True)
 
     async def close(self) -> None:
         """Cancel flights still running; called when the app shuts down."""
@@ -154,6 +204,7 @@ class OperationRunner:
         deadline: Deadline | None,
         *,
         request_id: str | None = None,
+        keep_until: float = 0.0,
     ) -> asyncio.Task[Fetched[T]]:
         """The running flight for `key` (with the deadline and request id of whoever started
         it), or a new one keeping `deadline`; None, as for a background refresh: the agency's
@@ -166,7 +217,7 @@ class OperationRunner:
                 self.flight_budget_s, clock=self._clock, request_id=request_id
             )
         flight = asyncio.get_running_loop().create_task(
-            self._load(key, load, adapter, entry, deadline)
+            self._load(key, load, adapter, entry, deadline, keep_until=keep_until)
         )
         self._flights[key] = flight
         flight.add_done_callback(lambda done: self._landed(key, done))
@@ -188,6 +239,8 @@ class OperationRunner:
         adapter: TypeAdapter[T],
         entry: CacheEntry | None,
         deadline: Deadline,
+        *,
+        keep_until: float,
     ) -> Fetched[T]:
         kind, subject = key
         lease_s = self.flight_budget_s + 1.0
@@ -200,7 +253,9 @@ class OperationRunner:
                 if value is not _UNDECODABLE:
                     return self._answer(filled, value, stale=False)
         try:
-            return await self._fetch_and_store(kind, subject, load, adapter, deadline)
+            return await self._fetch_and_store(
+                kind, subject, load, adapter, deadline, keep_until=keep_until
+            )
         finally:
             if lease is not None:
                 await self.cache.release_lease(self.agency_id, kind, subject, lease)
@@ -221,7 +276,14 @@ class OperationRunner:
         return None
 
     async def _fetch_and_store(
-        self, kind: str, subject: str, load: Load[T], adapter: TypeAdapter[T], deadline: Deadline
+        self,
+        kind: str,
+        subject: str,
+        load: Load[T],
+        adapter: TypeAdapter[T],
+        deadline: Deadline,
+        *,
+        keep_until: float,
     ) -> Fetched[T]:
         policy, agency = self.policy, self.agency_id
         try:
@@ -233,6 +295,7 @@ class OperationRunner:
             )  # fmt: skip
             raise
         fresh_ttl, stale_ttl = policy.windows(kind)
+        stale_ttl = max(stale_ttl, keep_until - self.cache.clock())
         payload = adapter.dump_json(value)
         value = _immutable(value)
         stored = await self.cache.store(

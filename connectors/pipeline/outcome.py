@@ -7,6 +7,8 @@
     UNAVAILABLE    failure      0
     RATE_LIMITED   failure      –
     BAD_RESPONSE   failure      0           not in the documented format, mapping included
+    MAINTENANCE    no verdict   0           planned: 503 with Retry-After, or not called at all
+                                            because the agency is in a maintenance window
     ERROR          failure      –           a fault of ours
     REJECTED       no verdict   –           the bulkhead had no slot: the agency was not asked
     DEADLINE       no verdict   –           cut short by the caller's deadline
@@ -22,6 +24,7 @@ from enum import StrEnum
 
 from domain.errors import (
     AgencyError,
+    AgencyInMaintenance,
     AgencyNotFound,
     AgencyRateLimited,
     AgencyRejected,
@@ -42,6 +45,7 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"
     RATE_LIMITED = "rate_limited"
     BAD_RESPONSE = "bad_response"
+    MAINTENANCE = "maintenance"
     REJECTED = "rejected"
     CIRCUIT_OPEN = "circuit_open"
     DEADLINE = "deadline"
@@ -83,9 +87,11 @@ _UP: dict[Outcome, bool] = {
     Outcome.TIMEOUT: False,
     Outcome.UNAVAILABLE: False,
     Outcome.BAD_RESPONSE: False,
+    Outcome.MAINTENANCE: False,
 }
 _BY_ERROR: dict[type, Outcome] = {
     CircuitOpen: Outcome.CIRCUIT_OPEN,
+    AgencyInMaintenance: Outcome.MAINTENANCE,
     AgencyRejected: Outcome.REJECTED,
     AgencyRateLimited: Outcome.RATE_LIMITED,
     AgencyTimeout: Outcome.TIMEOUT,

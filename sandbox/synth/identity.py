@@ -7,6 +7,12 @@ from dataclasses import dataclass
 
 import jdatetime
 
+from sandbox.ids import (
+    POSTAL_FIFTH_DIGITS,
+    POSTAL_HEAD_DIGITS,
+    POSTAL_TAIL_DIGITS,
+    is_valid_postal_code,
+)
 from sandbox.jalali import TODAY, safe_date
 from sandbox.records import Address
 from sandbox.vocabulary import (
@@ -19,8 +25,6 @@ from sandbox.vocabulary import (
     STREETS,
     City,
 )
-
-_POSTAL_DIGITS = "13456789"  # Iranian postal codes avoid 0 and 2 in their first five digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +71,21 @@ def random_identity(rng: random.Random, has_mobile: bool = True) -> Identity:
     )
 
 
+def random_postal_code(rng: random.Random) -> str:
+    """A postal code the Post Company could have issued (DESIGN §5)."""
+    while True:
+        code = (
+            "".join(rng.choices(POSTAL_HEAD_DIGITS, k=4))
+            + rng.choice(POSTAL_FIFTH_DIGITS)
+            + "".join(rng.choices(POSTAL_TAIL_DIGITS, k=5))
+        )
+        if is_valid_postal_code(code):  # the first four all alike: about 1 in 500
+            return code
+
+
 def random_address(rng: random.Random, city: City) -> Address:
     """An address in `city`; about a third are houses with no unit/floor."""
-    postal = "".join(rng.choices(_POSTAL_DIGITS, k=5)) + "".join(rng.choices("0123456789", k=5))
+    postal = random_postal_code(rng)
     street = f"{rng.choice(STREETS)}، {rng.choice((*ALLEYS, f'کوچه {rng.randint(1, 40)}'))}"
     house = rng.random() < 0.33
     return Address(

@@ -63,7 +63,7 @@ def fines(rng: random.Random, city: City, plates: tuple[str, ...], count: int) -
         bill = issue_bill(
             digits(rng, 8),
             city.company_code,
-            rng.choice((SERVICE_TRAFFIC_FINE, SERVICE_TRAFFIC_FINE, SERVICE_TRAFFIC_FINE + 1)),
+            SERVICE_TRAFFIC_FINE,
             amount=base * rng.choice((1, 1, 2)),
             period=(day.year, day.month),
             due_date=shifted(day, 60),

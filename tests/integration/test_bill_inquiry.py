@@ -38,12 +38,41 @@ async def test_valid_ids_are_decoded(gateway: RunningGateway) -> None:
 
 
 async def test_amounts_beyond_32_bits_survive(gateway: RunningGateway) -> None:
-    bill_id = _bill_id("9876543", "123", 7)  # tax
+    bill_id = _bill_id("9876543", "123", 8)  # tax
     payment_id = build_payment_id(parse_bill_id(bill_id), 12_500_000_000, 3, 1)
     _, body = await gateway.query(
         BILL_INQUIRY, variables={"billId": bill_id, "paymentId": payment_id}
     )
     assert body["data"]["billInquiry"]["amount"] == "12500000000"
+
+
+@pytest.mark.parametrize(("digit", "service"), [(8, "TAX"), (9, "TRAFFIC_FINE")])
+async def test_service_digits_8_and_9_are_tax_and_traffic_fines(
+    gateway: RunningGateway, digit: int, service: str
+) -> None:
+    bill_id = _bill_id("4321", "765", digit)
+    payment_id = build_payment_id(parse_bill_id(bill_id), 350_000, 4, 2)
+    status, body = await gateway.query(
+        BILL_INQUIRY, variables={"billId": bill_id, "paymentId": payment_id}
+    )
+    assert status == 200 and "errors" not in body
+    assert body["data"]["billInquiry"]["service"] == service
+
+
+@pytest.mark.parametrize("digit", [7, 0])
+async def test_an_unassigned_service_digit_is_refused_though_its_check_digit_holds(
+    gateway: RunningGateway, digit: int
+) -> None:
+    bill_id = _bill_id("4321", "765", digit)
+    status, body = await gateway.query(
+        BILL_INQUIRY, variables={"billId": bill_id, "paymentId": "123456"}
+    )
+    assert status == 200 and body["data"]["billInquiry"] is None
+    [error] = body["errors"]
+    assert (
+        error["message"] == f"bill ID service digit (second-last) {digit} is assigned to no service"
+    )
+    assert error["extensions"] == {"code": "INVALID_INPUT", "retryable": False, "field": "billId"}
 
 
 @pytest.mark.parametrize(

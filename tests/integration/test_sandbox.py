@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,8 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 from sandbox import AGENCY_IDS, PERSONAS, Sandbox, person_for, sample_national_codes
+from sandbox.ids import make_bill_id
+from sandbox.synth.identity import random_postal_code
 
 COMPLETE, SPARSE, UNKNOWN = PERSONAS["complete"], PERSONAS["sparse"], PERSONAS["unknown"]
 SAB = "{urn:sabtahval:inquiry}"
@@ -34,6 +37,9 @@ def national_code_ok(code: str) -> bool:
     total = sum(int(code[i]) * (10 - i) for i in range(9))
     r = total % 11
     return int(code[9]) == (r if r < 2 else 11 - r)
+
+
+POSTAL_RULE = re.compile(r"(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}")  # the Post Company's
 
 
 def mod11(digits: str) -> int:
@@ -60,6 +66,24 @@ def test_check_digit_oracle_matches_known_values() -> None:
     assert not national_code_ok("1111111111")
     # weights from the right 2,3,4,5,6,7,2,...: 2+3+0+0+42+42+10+12+12+10+6 = 139, 139 % 11 = 7
     assert mod11("12345670011") == 11 - 7
+
+
+@pytest.mark.parametrize("service", [0, 7])
+def test_the_generator_never_issues_an_unassigned_service_digit(service: int) -> None:
+    with pytest.raises(ValueError, match="assigned to no service"):
+        make_bill_id("12345", "678", service)
+
+
+@pytest.mark.parametrize("service", [1, 2, 3, 4, 5, 6, 8, 9])
+def test_the_generator_issues_every_assigned_service_digit(service: int) -> None:
+    bill_id = make_bill_id("12345", "678", service)
+    assert int(bill_id[-2]) == service and int(bill_id[-1]) == mod11(bill_id[:-1])
+
+
+def test_generated_postal_codes_keep_the_rule() -> None:
+    codes = [random_postal_code(random.Random(seed)) for seed in range(3000)]
+    assert all(POSTAL_RULE.fullmatch(code) for code in codes)
+    assert len(set(codes)) > 2900
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -207,6 +231,7 @@ async def test_post_persian_digits(sandbox: Sandbox, http: aiohttp.ClientSession
     assert body["postalCode"].translate(str.maketrans(PERSIAN_DIGITS, "0123456789")) == (
         address.postal_code
     )
+    assert POSTAL_RULE.fullmatch(address.postal_code)
     assert body["city"] == address.city
     assert await agency_json(http, sandbox, "post", UNKNOWN) == (
         404,
@@ -296,7 +321,7 @@ async def test_traffic_fines_paginate(sandbox: Sandbox, http: aiohttp.ClientSess
         assert set(car) == {"plate", "vin", "model", "year", "color"} and len(car["vin"]) == 17
     for fine in seen:
         assert fine["plate"] in plates
-        assert_payable(fine["billId"], fine["paymentId"], fine["amount"], {8, 9})
+        assert_payable(fine["billId"], fine["paymentId"], fine["amount"], {9})
         assert re.fullmatch(r"1[34]\d\d/\d\d/\d\d \d\d:\d\d", fine["occurredAt"])
         assert fine["description"] and fine["location"]
 
@@ -328,7 +353,7 @@ async def test_tax(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
     assert all(f["status"] in {"FILED", "NOT_FILED", "LATE"} for f in body["filings"])
     assert any(debt["amount"] > 2**31 for debt in body["debts"])
     for debt in body["debts"]:
-        assert_payable(debt["billId"], debt["paymentId"], debt["amount"], {7})
+        assert_payable(debt["billId"], debt["paymentId"], debt["amount"], {8})
         assert isinstance(debt["year"], int) and JALALI_DATE.match(debt["dueDate"])
     assert await agency_json(http, sandbox, "tax", UNKNOWN) == (
         404,
@@ -425,6 +450,19 @@ async def test_unknown_persona_is_unknown_everywhere(
             assert status == 200 and lists[agency](body) == [], agency
         else:
             assert status == 404 and set(body) <= {"error", "message"}, agency
+
+
+async def test_every_postal_code_keeps_the_post_companys_rule(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    seen = 0
+    for code in [*PERSONAS.values(), *sample_national_codes(60)]:
+        status, body = await agency_json(http, sandbox, "post", code)
+        if status == 200:
+            postal = body["postalCode"].translate(str.maketrans(PERSIAN_DIGITS, "0123456789"))
+            assert POSTAL_RULE.fullmatch(postal), postal
+            seen += 1
+    assert seen >= 40
 
 
 async def test_same_person_everywhere(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:

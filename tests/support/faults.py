@@ -14,7 +14,7 @@ FAULTS: dict[str, tuple[FaultSpec, str]] = {
     "flaky": (FaultSpec(mode="flaky", error_rate=1.0), "AGENCY_UNAVAILABLE"),
     "rate_limited": (FaultSpec(mode="rate_limited", retry_after_s=30), "RATE_LIMITED"),
     "malformed": (FaultSpec(mode="malformed"), "AGENCY_BAD_RESPONSE"),
-    "maintenance": (FaultSpec(mode="maintenance"), "AGENCY_UNAVAILABLE"),
+    "maintenance": (FaultSpec(mode="maintenance"), "AGENCY_MAINTENANCE"),
 }
 
 # A request deadline short enough to keep hang and slow tests quick.

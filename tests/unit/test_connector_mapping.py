@@ -50,7 +50,7 @@ PAYMENT_ID = "12340123"
 # -- samples copied from docs/agencies.md ----------------------------------------------------
 
 POST = {
-    "postalCode": "۱۴۳۳۶۵۴۳۲۱",
+    "postalCode": "۱۴۳۳۶۵۴۳۹۱",
     "province": "تهران",
     "city": "تهران",
     "street": "خیابان آزادی، کوچه ۱۲",
@@ -216,7 +216,7 @@ _MISSING = object()
 def test_post_maps_persian_digits_to_ascii_and_keeps_street_text() -> None:
     address = post._to_domain(_parse(post.AddressWire, POST))
     assert address == Address(
-        postal_code="1433654321",
+        postal_code="1433654391",
         province="تهران",
         city="تهران",
         street="خیابان آزادی، کوچه ۱۲",
@@ -235,16 +235,35 @@ def test_post_unit_and_floor_may_be_null() -> None:
 
 @pytest.mark.parametrize(
     ("path", "value"),
-    [("postalCode", _MISSING), ("plaque", 12), ("city", None), ("postalCode", 1433654321)],
+    [("postalCode", _MISSING), ("plaque", 12), ("city", None), ("postalCode", 1433654391)],
 )
 def test_post_rejects_malformed_payload(path: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         _parse(post.AddressWire, _with(POST, path, value))
 
 
-@pytest.mark.parametrize("postal_code", ["۱۴۳۳۶۵", "14336-54321", "۱۴۳۳۶۵۴۳۲۱۰"])
+@pytest.mark.parametrize("postal_code", ["۱۴۳۳۶۵", "14336-54321", "۱۴۳۳۶۵۴۳۹۱۰"])
 def test_post_rejects_a_postal_code_that_is_not_ten_digits(postal_code: str) -> None:
     with pytest.raises(ValueError, match="postal code"):
+        post._to_domain(_parse(post.AddressWire, _with(POST, "postalCode", postal_code)))
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "rule"),
+    [
+        ("۰۰۰۰۰۰۰۰۰۰", "0 or 2 in its first five"),
+        ("۱۴۳۳۶۵۴۳۲۱", "2 in its last five"),
+        ("۱۴۳۳۵۵۴۳۹۱", "5 as its fifth"),
+        ("۳۳۳۳۶۵۴۳۹۱", "four identical"),
+    ],
+)
+def test_post_rejects_a_postal_code_the_post_company_never_issues(
+    postal_code: str, rule: str
+) -> None:
+    """Ten digits are not enough: an answer breaking the Company's own content rule is a bad
+    answer (the pipeline's BAD_RESPONSE), never an address shown with a code that is refused
+    when typed back."""
+    with pytest.raises(ValueError, match=rule):
         post._to_domain(_parse(post.AddressWire, _with(POST, "postalCode", postal_code)))
 
 

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.digits import name_key, normalise_persian_text, to_ascii_digits, to_persian_digits
+from domain.digits import (
+    name_key,
+    normalise_persian_text,
+    strip_invisible_marks,
+    to_ascii_digits,
+    to_persian_digits,
+)
 
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
@@ -20,10 +26,12 @@ ZWJ = "\u200d"
     [
         ("۰۱۲۳۴۵۶۷۸۹", "0123456789"),  # Persian (U+06F0..U+06F9)
         ("٠١٢٣٤٥٦٧٨٩", "0123456789"),  # Arabic-Indic (U+0660..U+0669)
+        ("０１２３４５６７８９", "0123456789"),  # full-width (U+FF10..U+FF19)
         ("0123456789", "0123456789"),
         ("کد ملی: ۰۰۱۲۳٤٥٦٧٩ (ok)", "کد ملی: 0012345679 (ok)"),  # mixed scripts, rest unchanged
         ("", ""),
         ("१२३", "१२३"),  # Devanagari is not a keyboard Iranians use: left alone
+        ("²³", "²³"),  # superscripts are not digits anyone types in a form
     ],
 )
 def test_to_ascii_digits(text: str, expected: str) -> None:
@@ -50,6 +58,34 @@ def test_persian_digits_round_trip_ascii_digit_strings(s: str) -> None:
 @given(st.text())
 def test_persian_then_ascii_equals_ascii_for_any_text(s: str) -> None:
     assert to_ascii_digits(to_persian_digits(s)) == to_ascii_digits(s)
+
+
+# --- strip_invisible_marks ---------------------------------------------------------------------
+
+# DESIGN §5's ranges, and the four the same sources insert (ZWSP, WJ, BOM, ALM).
+INVISIBLE = [
+    *map(chr, range(0x200C, 0x2010)),
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+    "\u061c",
+]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+def test_strip_invisible_marks_drops_each_mark(mark: str) -> None:
+    assert strip_invisible_marks(f"{mark}09{mark}12{mark}") == "0912"
+
+
+def test_a_number_copied_from_a_phone_loses_its_embedding() -> None:
+    assert strip_invisible_marks("\u202a+98 912 123 4567\u202c") == "+98 912 123 4567"
+
+
+@given(st.text())
+def test_strip_invisible_marks_leaves_every_other_character(s: str) -> None:
+    assert strip_invisible_marks(s) == "".join(ch for ch in s if ch not in INVISIBLE)
 
 
 # --- normalise_persian_text ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ CONTRACT_CODES = {
     "AGENCY_TIMEOUT",
     "AGENCY_BAD_RESPONSE",
     "CIRCUIT_OPEN",
+    "AGENCY_MAINTENANCE",
     "NOT_FOUND",
     "INVALID_INPUT",
     "UNAUTHENTICATED",
@@ -73,3 +74,18 @@ def test_invalid_input_names_the_field_and_is_not_retryable() -> None:
 def test_bad_response_is_not_retryable_but_unavailable_is() -> None:
     assert error_extensions(e.AgencyBadResponse("tax", "x"))["retryable"] is False
     assert error_extensions(e.AgencyTimeout("tax", "x"))["retryable"] is True
+
+
+def test_maintenance_says_when_the_agency_is_expected_back() -> None:
+    back_at = 1_728_253_800.0  # 2024-10-06T22:30:00Z, 02:00 in Tehran on 1403/07/16
+    exc = e.AgencyInMaintenance("water", back_at, now=back_at - 5400.5)
+    assert isinstance(exc, e.AgencyUnavailable)
+    assert error_extensions(exc) == {
+        "code": "AGENCY_MAINTENANCE",
+        "retryable": True,
+        "agency": "water",
+        "expectedBackAt": "2024-10-07T02:00:00+03:30",
+        "retryAfterSeconds": 5401,
+    }
+    assert "02:00 Tehran time on 1403/07/16" in exc.message
+    assert "2024-10-07T02:00:00+03:30" in exc.message

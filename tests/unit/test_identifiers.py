@@ -15,6 +15,7 @@ from domain.identifiers import (
     PaymentId,
     ServiceType,
     build_payment_id,
+    format_postal_code,
     mod11_check_digit,
     national_code_check_digit,
     parse_bill_id,
@@ -218,8 +219,7 @@ def test_mod11_check_digit_needs_ascii_digits() -> None:
         (4, ServiceType.FIXED_PHONE),
         (5, ServiceType.MOBILE),
         (6, ServiceType.MUNICIPALITY),
-        (7, ServiceType.TAX),
-        (8, ServiceType.TRAFFIC_FINE),
+        (8, ServiceType.TAX),
         (9, ServiceType.TRAFFIC_FINE),
     ],
 )
@@ -227,13 +227,20 @@ def test_service_type_from_digit(digit: int, service: ServiceType) -> None:
     assert ServiceType.from_digit(digit) is service
 
 
-@pytest.mark.parametrize("digit", [0, 10, -1])
-def test_service_type_from_digit_rejects_non_services(digit: int) -> None:
-    with pytest.raises(ValueError, match="not a bill service digit"):
+@pytest.mark.parametrize("digit", [0, 7, 10, -1])
+def test_service_type_from_digit_rejects_unassigned_digits(digit: int) -> None:
+    with pytest.raises(ValueError, match="not an assigned bill service digit"):
         ServiceType.from_digit(digit)
 
 
+def test_every_service_digit_but_0_and_7_is_assigned() -> None:
+    assert sorted(service.value for service in ServiceType) == [1, 2, 3, 4, 5, 6, 8, 9]
+
+
 # Bill IDs from the check digits worked above: file code + company code (3) + service (1) + check.
+#   123456788 (service 8): 8·2+8·3+7·4+6·5+5·6+4·7+3·2+2·3+1·4 = 172; 172 mod 11 = 7 → 4.
+#   123456787 (service 7): 7·2+8·3+… = 170; 170 mod 11 = 5 → 6: a right check digit, but 7 is
+#   assigned to no service, so 1234567876 is refused all the same.
 WATER_BILL = BillId("1234567817", ServiceType.WATER, company_code="678", file_code="12345")
 
 
@@ -246,7 +253,11 @@ WATER_BILL = BillId("1234567817", ServiceType.WATER, company_code="678", file_co
         ("١٢٣٤٥٦٧٨١٧", WATER_BILL),
         (" 1234567817 ", WATER_BILL),
         ("1234567850", BillId("1234567850", ServiceType.MOBILE, "678", "12345")),  # r < 2 → 0
+        ("1234567884", BillId("1234567884", ServiceType.TAX, "678", "12345")),  # 8
         ("1234567892", BillId("1234567892", ServiceType.TRAFFIC_FINE, "678", "12345")),  # 9
+        ("1234 567817", WATER_BILL),  # spaces are copying noise
+        ("\u202a1234567817\u202c", WATER_BILL),  # direction marks from a phone
+        ("１２３４５６７８１７", WATER_BILL),  # full-width digits
         ("123455", BillId("123455", ServiceType.MOBILE, "234", "1")),  # shortest: 6 digits
     ],
 )
@@ -266,12 +277,14 @@ def test_parse_bill_id_accepts_13_significant_digits_after_padding() -> None:
         ("", "bill ID is required"),
         ("1234567818", "bill ID check digit does not match"),
         ("1234567871", "bill ID check digit does not match"),  # swapped last two digits
-        ("1234567809", "bill ID service digit (second-last) must not be 0"),  # check 9 is right
+        ("1234567809", "bill ID service digit (second-last) 0 is assigned to no service"),
+        ("1234567876", "bill ID service digit (second-last) 7 is assigned to no service"),
+        ("-", "bill ID must contain only digits"),
         ("12345", "bill ID must have 6 to 13 digits"),
         ("0012345", "bill ID must have 6 to 13 digits"),  # 5 significant digits
         ("000000", "bill ID must have 6 to 13 digits"),
         ("12345678901234", "bill ID must have 6 to 13 digits"),
-        ("1234 567817", "bill ID must contain only digits"),
+        ("1234-567817", "bill ID must contain only digits"),
         ("1234567817a", "bill ID must contain only digits"),
     ],
 )
@@ -355,7 +368,7 @@ def bills(draw: st.DrawFn) -> BillId:
     """Any valid bill ID, built from its parts: file code, company code, service, check digit."""
     file_code = draw(st.from_regex(r"[1-9][0-9]{0,7}", fullmatch=True))
     company = draw(st.text(alphabet=DIGITS, min_size=3, max_size=3))
-    service = draw(st.integers(1, 9))
+    service = draw(st.sampled_from([1, 2, 3, 4, 5, 6, 8, 9]))
     body = f"{file_code}{company}{service}"
     return parse_bill_id(body + str(mod11_check_digit(body)))
 
@@ -491,32 +504,52 @@ def test_ten_has_order_96_mod_97() -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "1234567890",
-        "12345-67890",
-        "12345 - 67890",
-        "12345 67890",
-        "12345\u201367890",  # en dash from a word processor
-        "۱۲۳۴۵-۶۷۸۹۰",
-        "١٢٣٤٥٦٧٨٩٠",
-        "  1234567890 ",
+        "1193653471",
+        "11936-53471",
+        "11936 - 53471",
+        "11936 53471",
+        "119 36 53471",  # spaces anywhere are copying noise
+        "11936\u201353471",  # en dash from a word processor
+        "11936\uff0d53471",  # full-width hyphen
+        "۱۱۹۳۶-۵۳۴۷۱",
+        "١١٩٣٦٥٣٤٧١",
+        "１１９３６５３４７１",  # full-width digits
+        "\u202b۱۱۹۳۶-۵۳۴۷۱\u202c",  # direction marks
+        "  1193653471 ",
     ],
 )
 def test_parse_postal_code_valid(raw: str) -> None:
-    assert parse_postal_code(raw) == "1234567890"
+    assert parse_postal_code(raw) == "1193653471"
+
+
+def test_format_postal_code_is_how_it_is_printed() -> None:
+    assert format_postal_code("1193653471") == "11936-53471"
 
 
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
         ("", "postal code is required"),
-        ("123456789", "postal code must have 10 digits"),
-        ("12345678901", "postal code must have 10 digits"),
-        ("12345-6789", "postal code must have 10 digits"),
-        ("1234-567890", "postal code may have a dash only after the fifth digit"),
-        ("12345--67890", "postal code may have a dash only after the fifth digit"),
-        ("123 45 67890", "postal code may have a dash only after the fifth digit"),
+        ("\u200f \u200e", "postal code is required"),
+        ("-", "postal code must contain only digits"),
+        ("119365347", "postal code must have 10 digits"),
+        ("11936534711", "postal code must have 10 digits"),
+        ("11936-5347", "postal code must have 10 digits"),
+        ("1193-653471", "postal code may have a dash only after the fifth digit"),
+        ("11936--53471", "postal code may have a dash only after the fifth digit"),
         ("ABCDE-12345", "postal code must contain only digits"),
-        ("12345/67890", "postal code must contain only digits"),
+        ("11936/53471", "postal code must contain only digits"),
+        # The Post Company's content rule (DESIGN §5): [13-9]{4}[1346-9][013-9]{5}, and not four
+        # equal digits at the start.
+        ("0000000000", "postal code cannot have 0 or 2 in its first five digits"),
+        ("1234567890", "postal code cannot have 0 or 2 in its first five digits"),
+        ("0193653471", "postal code cannot have 0 or 2 in its first five digits"),
+        ("1193053471", "postal code cannot have 0 or 2 in its first five digits"),
+        ("1193553471", "postal code cannot have 5 as its fifth digit"),
+        ("1193653421", "postal code cannot have 2 in its last five digits"),
+        ("1193623471", "postal code cannot have 2 in its last five digits"),
+        ("3333653471", "postal code cannot start with four identical digits"),
+        ("9999999999", "postal code cannot start with four identical digits"),
     ],
 )
 def test_parse_postal_code_invalid(raw: str, message: str) -> None:
@@ -545,6 +578,15 @@ def test_parse_postal_code_reports_the_callers_field() -> None:
         "+98 912 123 4567",
         "0912-123-4567",
         "+98 0912 123 4567",  # trunk 0 kept after the country code
+        "0098 0912 123 4567",
+        "980912 123 4567",  # 98 + trunk 0: read like +98 0912 (DESIGN §5)
+        "\u202a+98 912 123 4567\u202c",  # copied from a phone: LRE … PDF around the number
+        "\u2066+98 912 123 4567\u2069",  # LRI … PDI
+        "\u200e۰۹۱۲ ۱۲۳ ۴۵۶۷\u200f",  # LRM / RLM
+        "+98 ９１２ １２３ ４５６７",  # full-width digits
+        "＋９８９１２１２３４５６７",  # full-width plus too
+        "0912\u2011123\u20114567",  # non-breaking hyphens
+        "09\u00a012\u00a0123\u00a04567",  # no-break spaces
         "۰۹۱۲۱۲۳۴۵۶۷",
         "٠٩١٢١٢٣٤٥٦٧",
         "+۹۸۹۱۲۱۲۳۴۵۶۷",
@@ -565,7 +607,10 @@ def test_98_is_a_prefix_only_on_twelve_digits() -> None:
     ("raw", "message"),
     [
         ("", "mobile is required"),
-        (" - ", "mobile is required"),
+        ("\u202a\u202c", "mobile is required"),
+        ("-", "mobile must be 09 followed by 9 digits"),
+        (" - ", "mobile must be 09 followed by 9 digits"),
+        ("+98-", "mobile must be 09 followed by 9 digits"),
         ("+15551234567", "mobile must be an Iranian number (+98)"),
         ("+", "mobile must be an Iranian number (+98)"),
         ("0912abc4567", "mobile must contain only digits"),

@@ -28,6 +28,7 @@ from connectors.pipeline.retry_budget import RetryBudgetPolicy
 from connectors.pipeline.transport import TransportRequest, TransportResponse
 from domain.errors import (
     AgencyBadResponse,
+    AgencyInMaintenance,
     AgencyNotFound,
     AgencyRateLimited,
     AgencyRejected,
@@ -42,7 +43,7 @@ from tests.support.scripted_transport import Clock, ScriptedTransport, json_resp
 
 CODE = "0012345679"
 ADDRESS = {
-    "postalCode": "۱۴۳۳۶۵۴۳۲۱",
+    "postalCode": "۱۴۳۳۶۵۴۳۹۱",
     "province": "تهران",
     "city": "تهران",
     "street": "خیابان آزادی",
@@ -131,7 +132,7 @@ async def test_transient_failures_are_retried_and_then_answered() -> None:
     rig = Rig()
     rig.transport.add(UNAVAILABLE, _unavailable(), OK)
     address = await rig.call()
-    assert address.postal_code == "1433654321"
+    assert address.postal_code == "1433654391"
     assert len(rig.transport.sent) == 3
     assert len(rig.sleep.waits) == 2 and all(0 <= w <= 0.4 for w in rig.sleep.waits)
     assert rig.outcomes() == {"unavailable": 2, "ok": 1}
@@ -275,7 +276,7 @@ async def test_a_mapping_failure_is_not_cached() -> None:
     with pytest.raises(AgencyBadResponse):
         await rig.connector.fetch_address(CODE)
     fetched = await rig.connector.fetch_address(CODE)
-    assert fetched.value.postal_code == "1433654321"
+    assert fetched.value.postal_code == "1433654391"
     assert len(rig.transport.sent) == 2
 
 
@@ -395,7 +396,7 @@ async def test_an_operation_hands_the_callers_deadline_to_its_flight() -> None:
     rig = Rig()
     rig.transport.add(OK)
     fetched = await rig.connector.fetch_address(CODE, deadline=Deadline.after(0.9, clock=rig.clock))
-    assert fetched.value.postal_code == "1433654321"
+    assert fetched.value.postal_code == "1433654391"
     assert rig.transport.sent[0].timeout == pytest.approx(0.9)
 
 
@@ -433,27 +434,35 @@ async def test_an_in_process_hit_is_the_stored_object_and_a_list_is_a_tuple() ->
 def test_outcome_label_values_are_the_ones_dashboards_select_on() -> None:
     assert {o.value for o in Outcome} == {
         "ok", "not_found", "timeout", "unavailable", "rate_limited", "bad_response",
-        "rejected", "circuit_open", "deadline", "cancelled", "error",
+        "maintenance", "rejected", "circuit_open", "deadline", "cancelled", "error",
     }  # fmt: skip
     assert Outcome.of(AgencyRejected("a", "x")) is Outcome.REJECTED
     assert Outcome.of(CircuitOpen("a", "x")) is Outcome.CIRCUIT_OPEN
     assert Outcome.of(AgencyTimeout("a", "x")) is Outcome.TIMEOUT
     assert Outcome.of(AgencyBadResponse("a", "x")) is Outcome.BAD_RESPONSE
+    assert Outcome.of(AgencyInMaintenance("a", 10.0, now=0.0)) is Outcome.MAINTENANCE
     assert [o for o in Outcome if o.verdict is None] == [
-        Outcome.REJECTED, Outcome.CIRCUIT_OPEN, Outcome.DEADLINE, Outcome.CANCELLED,
+        Outcome.MAINTENANCE, Outcome.REJECTED, Outcome.CIRCUIT_OPEN, Outcome.DEADLINE,
+        Outcome.CANCELLED,
     ]  # fmt: skip
 
 
 def test_every_outcome_the_alert_rules_name_is_an_outcome() -> None:
     """Each metric's `outcome` selectors name values that metric has."""
-    rules = (Path(__file__).parents[2] / "deploy" / "prometheus" / "alerts.yml").read_text()
+    prometheus = Path(__file__).parents[2] / "deploy" / "prometheus"
+    rules = "\n".join(
+        (prometheus / name).read_text() for name in ("alerts.yml", "recording-rules.yml")
+    )
+    # Planned maintenance's outcome, added with the maintenance calendar (another branch of the
+    # same issue): the error ratio leaves it out. Drop this once Outcome has it.
+    pending = {"maintenance"}
 
     def named(metric: str) -> set[str]:
         pattern = metric + r'\{outcome[=!~]+"([^"]+)"'
         return {v for selector in re.findall(pattern, rules) for v in selector.split("|")}
 
     agency = named("panjereh_agency_requests_total")
-    assert agency and agency <= {o.value for o in Outcome}
+    assert agency and agency <= {o.value for o in Outcome} | pending
     gateway = named("panjereh_graphql_requests_total")
     assert gateway and gateway <= {o.value for o in RequestOutcome}
     every = {v for s in re.findall(r'outcome[=!~]+"([^"]+)"', rules) for v in s.split("|")}
@@ -468,5 +477,5 @@ async def test_a_requests_loaders_hand_its_deadline_to_every_agency_call() -> No
     loaders = RequestLoaders().for_deadline(deadline)
     assert loaders.deadline is deadline
     fetched = await loaders.load(rig.connector.fetch_address, CODE)
-    assert fetched.value.postal_code == "1433654321"
+    assert fetched.value.postal_code == "1433654391"
     assert rig.transport.sent[0].timeout == pytest.approx(0.8)

@@ -1,0 +1,110 @@
+"""The example Alertmanager configuration (deploy/alertmanager/alertmanager.yml): it loads, each
+severity reaches its receiver, and its inhibitions name alerts that exist.
+
+`amtool` comes from PATH, else Debian's `prometheus-alertmanager` when running as root (see
+tests/prometheus_tools.py); without it the amtool tests skip, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.prometheus_tools import require_tool
+from tests.support.promql import DEPLOY, rules_in
+
+CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
+RECEIVER_OF = {"page": "oncall-pager", "warn": "ops-channel", "info": "null"}
+_MATCHER = re.compile(r'^\s*(\w+)\s*(=~|!~|!=|=)\s*"(.*)"\s*$')
+_AMTOOL_TIMEOUT_S = 60.0
+
+
+def config() -> dict[str, Any]:
+    return yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+
+
+def alerts() -> list[dict[str, Any]]:
+    return [rule for rule in rules_in(ALERTS) if "alert" in rule]
+
+
+def test_routes_name_receivers_that_exist() -> None:
+    cfg = config()
+    receivers = {receiver["name"] for receiver in cfg["receivers"]}
+    routes = [cfg["route"], *cfg["route"].get("routes", [])]
+    assert {route["receiver"] for route in routes} <= receivers
+    assert set(RECEIVER_OF.values()) <= receivers
+    assert {"alertname", "agency"} <= set(cfg["route"]["group_by"])
+
+
+def test_inhibitions_name_alerts_that_exist() -> None:
+    names = {rule["alert"] for rule in alerts()}
+    rules = config()["inhibit_rules"]
+    assert any("GatewayDown" in " ".join(rule["source_matchers"]) for rule in rules)
+    assert any("AgencyInMaintenance" in " ".join(rule["source_matchers"]) for rule in rules)
+    for rule in rules:
+        for matcher in [*rule["source_matchers"], *rule["target_matchers"]]:
+            label, op, value = _MATCHER.match(matcher).groups()  # type: ignore[union-attr]
+            if label != "alertname":
+                continue
+            if op in {"=", "!="}:
+                assert value in names, matcher
+            else:
+                assert any(re.fullmatch(value, name) for name in names), matcher
+
+
+@pytest.fixture(scope="module")
+def amtool() -> str:
+    return require_tool("amtool")
+
+
+def _amtool(amtool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [amtool, *args],
+        capture_output=True,
+        text=True,
+        timeout=_AMTOOL_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_amtool_checks_the_config(amtool: str) -> None:
+    done = _amtool(amtool, "check-config", str(CONFIG))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+@pytest.mark.parametrize("rule", alerts(), ids=lambda rule: rule["alert"])
+def test_each_alert_reaches_the_receiver_of_its_severity(amtool: str, rule: dict[str, Any]) -> None:
+    expected = RECEIVER_OF[rule["labels"]["severity"]]
+    done = _amtool(
+        amtool,
+        "config",
+        "routes",
+        "test",
+        f"--config.file={CONFIG}",
+        f"--verify.receivers={expected}",
+        f"alertname={rule['alert']}",
+        f"severity={rule['labels']['severity']}",
+        "agency=tax",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_wrong_receiver_is_noticed(amtool: str) -> None:
+    done = _amtool(
+        amtool,
+        "config",
+        "routes",
+        "test",
+        f"--config.file={CONFIG}",
+        "--verify.receivers=ops-channel",
+        "alertname=AgencyDown",
+        "severity=page",
+    )
+    assert done.returncode != 0
