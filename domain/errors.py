@@ -38,8 +38,8 @@ parent's code unless it is given its own.
 
 `BadRequest` and its subclasses are refusals of the HTTP request itself; `schema.http_input`
 gives each its HTTP status. `InvalidDocument` stands for what graphql-core reports about the
-document the client sent (its syntax, the specification's validation rules, variable values):
-the `ErrorCodes` extension gives those errors their code through this tree too.
+document the client sent (its syntax, the specification's validation rules): the `ErrorCodes`
+extension gives those errors their code through this tree too.
 
 The two persisted-query messages are the exact words Apollo Client's persisted-queries link and
 Apollo's mobile clients look for (`PersistedQueryNotFound`, `PersistedQueryNotSupported`).
@@ -262,8 +262,9 @@ class DocumentSyntaxError(InvalidDocument):
 
 
 class DocumentValidationError(InvalidDocument):
-    """The document breaks a validation rule of the GraphQL specification, or its variables
-    do not fit their declared types."""
+    """The document breaks a validation rule of the GraphQL specification (a variable value
+    that does not fit its type is the client's `InvalidInput` instead: see
+    `schema.extensions.invalid_variables`)."""
 
 
 class PersistedQueryNotFound(PanjerehError):

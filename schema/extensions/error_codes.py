@@ -2,8 +2,8 @@
 
 Errors raised from the error tree get `extensions.code` and friends from `schema.error_codes`;
 anything else is an internal fault: logged here with its stack trace, shown to the client as a
-fixed message. Errors graphql-core raises itself (syntax, validation, variable values) keep their
-message, which is about the query the client sent, and stand for `DocumentSyntaxError` or
+fixed message. Errors graphql-core raises itself (syntax, validation) keep their message, which
+is about the query the client sent, and stand for `DocumentSyntaxError` or
 `DocumentValidationError` of the error tree, whose codes they get; in production without any
 "Did you mean …" hint (validation is told to hide them; variable coercion at execution is not,
 so the hint is cut here too).

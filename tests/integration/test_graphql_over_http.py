@@ -442,7 +442,7 @@ REQUEST_ERRORS = [
     ),
     pytest.param(
         {"query": COERCION, "variables": {"name": None}},
-        "GRAPHQL_VALIDATION_FAILED",
+        "INVALID_INPUT",
         id="variable-coercion-failure",
     ),
     pytest.param({"query": TOO_MANY_ALIASES}, "QUERY_TOO_COMPLEX", id="additional-rule"),
