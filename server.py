@@ -47,6 +47,7 @@ from observability.status_page import StatusPage, agency_names, status_routes
 from ratelimits.lifecycle import open_rate_limiter
 from ratelimits.limiter import RateLimiter
 from schema import http_input
+from schema.graphiql.page import GraphiQLPage, graphiql_routes
 from schema.persisted.gate import PersistedQueryGate
 from schema.response_cache.cache import ResponseCache
 from schema.response_cache.config import ResponseCacheConfig
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         app.router.add_routes(status_routes(STATUS_PAGE))
     app.router.add_route("*", "/graphql", _graphql_handler)
     app.router.add_get("/", _index)
+    if settings.mode == "development":  # GraphiQL's files; production answers 404 for them
+        app.router.add_routes(graphiql_routes())
     return app
 
 
@@ -263,7 +266,7 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
             response_cache=_response_cache(app),
             health=app[HEALTH_BOOK],
             maintenance=app[MAINTENANCE],
-            graphql_ide="graphiql" if settings.mode == "development" else None,
+            graphiql=_graphiql(settings),
         )
         try:
             yield
@@ -356,6 +359,21 @@ def _response_cache(app: web.Application) -> ResponseCache | None:
         namespace=settings.cache_namespace,
         op_timeout=settings.cache_timeout_s,
     )
+
+
+def _graphiql(settings: Settings) -> GraphiQLPage | None:
+    """GraphiQL in development mode only, with a sandbox citizen's token in its headers editor
+    when this gateway signs development tokens (as `_announce` prints one)."""
+    if settings.mode != "development":
+        return None
+    try:
+        issuer = TokenIssuer.from_settings(settings)
+    except PermissionError:  # tokens come from a real identity provider: nothing to pre-fill
+        return GraphiQLPage()
+    from sandbox import PERSONAS
+
+    citizen = PERSONAS["complete"]
+    return GraphiQLPage(headers=lambda: {"Authorization": f"Bearer {issuer.citizen(citizen)}"})
 
 
 async def _graphql_handler(request: web.Request) -> web.StreamResponse:

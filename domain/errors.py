@@ -22,12 +22,24 @@ parent's code unless it is given its own.
     ├── RateLimited                    RATE_LIMITED         retryable, retry_after
     ├── QueryTooComplex                QUERY_TOO_COMPLEX    (carries the limit and its value)
     ├── BadRequest                     BAD_REQUEST          (not a well-formed GraphQL request)
+    │   ├── MethodNotAllowed           BAD_REQUEST          HTTP 405, with the methods allowed
+    │   ├── NotAcceptable              BAD_REQUEST          HTTP 406
+    │   ├── BodyTooLarge               BAD_REQUEST          HTTP 413
+    │   └── UnsupportedMediaType       BAD_REQUEST          HTTP 415
+    ├── InvalidDocument                GRAPHQL_VALIDATION_FAILED  (the document: refused, not run)
+    │   ├── DocumentSyntaxError        GRAPHQL_PARSE_FAILED
+    │   └── DocumentValidationError    GRAPHQL_VALIDATION_FAILED
     ├── PersistedQueryNotFound         PERSISTED_QUERY_NOT_FOUND
     ├── PersistedQueryNotSupported     PERSISTED_QUERY_NOT_SUPPORTED
     └── PersistedQueryNotInList        PERSISTED_QUERY_NOT_IN_LIST
 
     InvalidInput
     └── PersistedQueryHashMismatch     INVALID_INPUT        (field: the persisted-query hash)
+
+`BadRequest` and its subclasses are refusals of the HTTP request itself; `schema.http_input`
+gives each its HTTP status. `InvalidDocument` stands for what graphql-core reports about the
+document the client sent (its syntax, the specification's validation rules): the `ErrorCodes`
+extension gives those errors their code through this tree too.
 
 The two persisted-query messages are the exact words Apollo Client's persisted-queries link and
 Apollo's mobile clients look for (`PersistedQueryNotFound`, `PersistedQueryNotSupported`).
@@ -53,10 +65,16 @@ __all__ = [
     "AgencyTimeout",
     "AgencyUnavailable",
     "BadRequest",
+    "BodyTooLarge",
     "CircuitOpen",
+    "DocumentSyntaxError",
+    "DocumentValidationError",
     "Forbidden",
     "InsufficientLevel",
+    "InvalidDocument",
     "InvalidInput",
+    "MethodNotAllowed",
+    "NotAcceptable",
     "NotFound",
     "PanjerehError",
     "PersistedQueryHashMismatch",
@@ -66,6 +84,7 @@ __all__ = [
     "QueryTooComplex",
     "RateLimited",
     "Unauthenticated",
+    "UnsupportedMediaType",
 ]
 
 
@@ -211,6 +230,41 @@ class QueryTooComplex(PanjerehError):
 class BadRequest(PanjerehError):
     """The request is not a well-formed GraphQL request: a body that is not a JSON object,
     a wrong content type, an ambiguous operation. Refused before any GraphQL work."""
+
+
+class MethodNotAllowed(BadRequest):
+    """The HTTP method cannot do what was asked: not GET or POST, or a mutation over GET.
+    `allowed` lists the methods that can (the `Allow` header of the 405)."""
+
+    def __init__(self, message: str, *, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class NotAcceptable(BadRequest):
+    """The `Accept` header admits none of the media types a GraphQL answer is written in."""
+
+
+class BodyTooLarge(BadRequest):
+    """The request body is over the size bound."""
+
+
+class UnsupportedMediaType(BadRequest):
+    """A POST body that does not say it is UTF-8 JSON (`Content-Type`)."""
+
+
+class InvalidDocument(PanjerehError):
+    """The GraphQL document sent cannot run as sent; graphql-core said why."""
+
+
+class DocumentSyntaxError(InvalidDocument):
+    """The document does not parse."""
+
+
+class DocumentValidationError(InvalidDocument):
+    """The document breaks a validation rule of the GraphQL specification (a variable value
+    that does not fit its type is the client's `InvalidInput` instead: see
+    `schema.extensions.invalid_variables`)."""
 
 
 class PersistedQueryNotFound(PanjerehError):

@@ -34,6 +34,8 @@ _CODES: dict[type[e.PanjerehError], str] = {
     e.PersistedQueryNotSupported: "PERSISTED_QUERY_NOT_SUPPORTED",
     e.PersistedQueryNotInList: "PERSISTED_QUERY_NOT_IN_LIST",
     e.BadRequest: "BAD_REQUEST",
+    e.InvalidDocument: "GRAPHQL_VALIDATION_FAILED",
+    e.DocumentSyntaxError: "GRAPHQL_PARSE_FAILED",
 }
 
 

@@ -3,9 +3,10 @@
 Errors raised from the error tree get `extensions.code` and friends from `schema.error_codes`;
 anything else is an internal fault: logged here with its stack trace, shown to the client as a
 fixed message. Errors graphql-core raises itself (syntax, validation) keep their message, which
-is about the query the client sent, and get a code saying so; in production without any "Did you
-mean …" hint (validation is told to hide them; variable coercion at execution is not, so the
-hint is cut here too).
+is about the query the client sent, and stand for `DocumentSyntaxError` or
+`DocumentValidationError` of the error tree, whose codes they get; in production without any
+"Did you mean …" hint (validation is told to hide them; variable coercion at execution is not,
+so the hint is cut here too).
 
 Over HTTP the result is shaped when the operation ends. Over a WebSocket (`Schema.stream`) each
 result is sent before the operation ends, so it is shaped in `on_stream_result` as well; shaping
@@ -23,15 +24,13 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from domain.errors import PanjerehError
+from domain.errors import DocumentSyntaxError, DocumentValidationError, PanjerehError
 from schema.error_codes import INTERNAL, error_extensions
 
 __all__ = ["ErrorCodes"]
 
 log = logging.getLogger("panjereh.errors")
 
-GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 _INTERNAL_MESSAGE = "Internal error; it has been logged."
 
@@ -65,13 +64,11 @@ def _shape(error: GraphQLError, hide_suggestions: bool) -> GraphQLError:
     if original is None or isinstance(
         original, InvalidOperationTypeError | CannotGetOperationTypeError
     ):  # about the query the client sent (e.g. a query over the subscriptions-only graphql-ws)
-        code = (
-            GRAPHQL_PARSE_FAILED
-            if isinstance(error, GraphQLSyntaxError)
-            else GRAPHQL_VALIDATION_FAILED
-        )
+        syntax = isinstance(error, GraphQLSyntaxError)
+        kind = DocumentSyntaxError if syntax else DocumentValidationError
         message = _SUGGESTION.sub("", error.message) if hide_suggestions else error.message
-        return _rebuild(error, message, {"code": code, **(error.extensions or {})})
+        extensions = error_extensions(kind(message))
+        return _rebuild(error, message, {**extensions, **(error.extensions or {})})
     log.error("internal error at %s", error.path, exc_info=original)
     return _rebuild(error, _INTERNAL_MESSAGE, {"code": INTERNAL, "retryable": False})
 

@@ -9,11 +9,14 @@ Cache-Control on GET answers (POST answers are not stored by HTTP caches anyway)
 
 - an answer with any error: `no-store`, so that a "not found" or an agency outage is never
   replayed by a cache after the cause has gone;
-- an answer to a bearer token: `private, max-age=<get_max_age_s>` (30 s by default) with
-  `Vary: Authorization`: the citizen's own device may reuse it for a few seconds, no shared
-  cache (CDN, proxy) may store it; `get_max_age_s = 0` makes it `private, no-store`;
+- an answer to a bearer token: `private, max-age=<get_max_age_s>` (30 s by default): the
+  citizen's own device may reuse it for a few seconds, no shared cache (CDN, proxy) may store
+  it; `get_max_age_s = 0` makes it `private, no-store`;
 - an anonymous answer (e.g. `billInquiry`, computed from the URL alone): `public,
-  max-age=<get_max_age_s>` with `Vary: Authorization`.
+  max-age=<get_max_age_s>`.
+
+Every GET answer has `Vary: Authorization, Accept`: the token decides what is answered, and
+`Accept` its media type and status (`schema.media_types`).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def cache_headers(
     request: web.Request, response: web.StreamResponse, *, failed: bool, max_age: int
 ) -> None:
     """The Cache-Control and Vary of a GET answer (see the module docstring)."""
-    response.headers["Vary"] = "Authorization"
+    response.headers["Vary"] = "Authorization, Accept"
     personal = "Authorization" in request.headers
     if failed or (personal and max_age == 0):
         response.headers["Cache-Control"] = "private, no-store" if personal else "no-store"

@@ -29,7 +29,6 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from aiohttp import web
-from cross_web import HTTPException
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from graphql import DocumentNode
@@ -37,6 +36,7 @@ from strawberry.types import ExecutionResult
 
 from auth.principal import Principal
 from cache.backend import CacheBackend
+from domain.errors import BadRequest
 from domain.sourced import Source
 from observability.audit import AccessEntry, Outcome
 from observability.auditor import Auditor
@@ -175,8 +175,8 @@ class ResponseCache:
         string (a body the view would refuse is never looked up)."""
         if request.method == "POST":
             try:
-                http_input.check_content_type("POST", request.content_type)
-            except HTTPException:
+                http_input.check_content_type("POST", request.headers.get("Content-Type"))
+            except BadRequest:
                 return None
             sent = await request.read()
         elif request.method == "GET":

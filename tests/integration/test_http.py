@@ -14,7 +14,7 @@ from aiohttp import web
 
 from auth.tokens import TokenIssuer, TokenVerifier
 from sandbox import PERSONAS
-from server import create_app
+from server import METRICS, create_app
 from settings import Settings
 from tests.integration.queries import ME, PROFILE
 from tests.support.gateway import RunningGateway, running_gateway
@@ -137,3 +137,23 @@ async def test_production_mode_hides_the_schema(tmp_path: Path) -> None:
     async with running_gateway() as gw:  # development keeps both for the front-end teams
         _, body = await gw.query("{ __schema { types { name } } }")
         assert "errors" not in body
+
+
+async def test_a_request_error_counts_once_whatever_status_its_media_type_gives(
+    gateway: RunningGateway,
+) -> None:
+    def refused() -> float:
+        value = gateway.app[METRICS].registry.get_sample_value(
+            "panjereh_graphql_requests_total", {"outcome": "client_error"}
+        )
+        return value or 0.0
+
+    for accept, status in (("application/graphql-response+json", 400), ("application/json", 200)):
+        async with gateway.client.post(
+            f"{gateway.url}/graphql", json={"query": "{"}, headers={"Accept": accept}
+        ) as response:
+            assert response.status == status
+    assert refused() == 2
+    async with gateway.client.put(f"{gateway.url}/graphql") as response:  # refused before GraphQL
+        assert response.status == 405
+    assert refused() == 3

@@ -182,7 +182,7 @@ async def test_persisted_get_by_hash_is_answered_from_the_kept_answer() -> None:
                 bodies.append(await response.json())
                 controls.append((response.headers["Cache-Control"], response.headers["Vary"]))
         assert "errors" not in bodies[0] and bodies[0] == bodies[1]
-        assert controls[0] == controls[1] == ("private, max-age=30", "Authorization")
+        assert controls[0] == controls[1] == ("private, max-age=30", "Authorization, Accept")
         assert _count(gw, "hit") == 1  # the second GET: no GraphQL ran for it
 
 

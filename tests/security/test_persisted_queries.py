@@ -101,7 +101,7 @@ async def test_hash_only_get_runs_and_says_how_to_cache(gateway: RunningGateway)
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     assert json.loads(text)["data"]["me"]["bills"]["items"]
     assert headers["Cache-Control"] == "private, max-age=30"
-    assert headers["Vary"] == "Authorization"
+    assert headers["Vary"] == "Authorization, Accept"  # Accept: the answer's media type
 
     inquiry = sha256_hex(BILL_INQUIRY)
     registration = {
@@ -144,10 +144,12 @@ async def test_a_mutation_is_never_run_over_get(gateway: RunningGateway) -> None
     assert status == 200 and body["data"]["setCircuit"]["agency"]["circuitForced"] is False
 
     forcing = {"agency": "water", "state": "OPEN"}
-    status, _, _ = await get(gateway, {"extensions": persisted(sha), "variables": forcing}, ops)
-    assert status == 400
+    status, _, headers = await get(
+        gateway, {"extensions": persisted(sha), "variables": forcing}, ops
+    )
+    assert status == 405 and headers["Allow"] == "POST"  # GraphQL over HTTP: 405 for this
     status, _, _ = await get(gateway, {"query": FORCE, "variables": forcing}, ops)
-    assert status == 400
+    assert status == 405
     assert gateway.app[CONNECTORS].water.breaker.forced is False
 
 
