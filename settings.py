@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -24,7 +25,7 @@ from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
 from schema.response_cache.config import ResponseCacheConfig, ResponseCacheSwitch
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "usable_cores"]
 
 
 class Settings(BaseSettings):
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Gateway processes sharing the port (SO_REUSEPORT), supervised by the "
+        "started process (see workers/). Unset: 1 in development, one per usable core in "
+        "production.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text", "auto"] = Field(
         "auto", description="json lines, or text; auto: text on a terminal in development"
@@ -124,6 +133,13 @@ class Settings(BaseSettings):
     )
 
     @property
+    def worker_count(self) -> int:
+        """How many gateway processes `serve` runs: `workers`, else the mode's default."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.mode == "development" else usable_cores()
+
+    @property
     def embedded_sandbox(self) -> bool:
         return not self.agency_urls
 
@@ -163,3 +179,14 @@ class Settings(BaseSettings):
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
             self.audit.require_production_config()
         return self
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask, not the machine's count). A container's
+    CPU quota is not visible here: set PANJEREH_WORKERS to the pod's CPU limit."""
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        return int(counter() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
