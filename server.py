@@ -17,6 +17,7 @@ import os
 import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -54,6 +55,7 @@ from schema.response_cache.config import ResponseCacheConfig
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
 from settings import Settings
+from workers.worker import WorkerIdentity, settings_for_slot
 
 __all__ = ["create_app", "main"]
 
@@ -405,9 +407,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--redis-url", help="Redis cache URL (also REDIS_URL)")
     parser.add_argument("--deadline", type=float, help="request deadline in seconds (default 8)")
+    workers_help = (
+        "gateway processes on the one port (SO_REUSEPORT), supervised: a dead one is replaced, "
+        "SIGTERM stops them all gracefully (default 1 in development, one per core in production)"
+    )
+    parser.add_argument("--workers", type=int, metavar="N", help=workers_help)
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help="serve the gateway (the default)")
+    serve = commands.add_parser("serve", help="serve the gateway (the default)")
+    serve.add_argument(
+        "--workers", type=int, metavar="N", default=argparse.SUPPRESS, help=workers_help
+    )
     token = commands.add_parser("dev-token", help="print a development bearer token for a citizen")
     token.add_argument("national_code", help="the sandbox citizen's national code")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
@@ -441,6 +451,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
             "redis_url": args.redis_url,
             "request_deadline_s": args.deadline,
             "log_level": args.log_level,
+            "workers": args.workers,
         }.items()
         if value is not None
     }
@@ -477,16 +488,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_sdl(args.path)
         print(f"wrote {args.path}")
         return 0
-    app = create_app(settings)
+    return _serve(settings, list(sys.argv[1:] if argv is None else argv))
+
+
+def _serve(settings: Settings, arguments: list[str]) -> int:
+    """One gateway process until SIGTERM/SIGINT (aiohttp's graceful exit), or, for more than
+    one worker, the supervisor that runs this same command once per worker (workers/)."""
     python = shlex.quote(os.path.relpath(sys.executable))  # how to run this interpreter again
-    app.on_startup.append(functools.partial(_announce, python=python))
+    worker = WorkerIdentity.from_environ()
+    if worker is None and settings.worker_count > 1:
+        from workers.serve import serve_workers
+
+        return serve_workers(
+            settings,
+            arguments,
+            script=Path(__file__).resolve(),
+            banner=functools.partial(_banner, settings, python=python),
+        )
+    if worker is not None:
+        settings = settings_for_slot(settings, worker.slot)
+    app = create_app(settings)
+    if worker is None:
+        app.on_startup.append(functools.partial(_announce, python=python))
+    else:  # the supervisor announces the workers once they all serve
+        worker.install(app)
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
-        print=None,
+        print=worker.ready_notifier() if worker is not None else None,
         access_log=None,
         loop=_event_loop(),
+        reuse_port=worker is not None,
     )
     return 0
 
@@ -523,19 +556,25 @@ def _development_token(args: argparse.Namespace, settings: Settings) -> str:
 
 async def _announce(app: web.Application, *, python: str) -> None:
     """Tell the person who started the gateway where it is and how to try it."""
-    settings = app[SETTINGS]
+    sandbox = app.get(SANDBOX)
+    admin_url = getattr(sandbox, "admin_url", None) if sandbox is not None else None
+    print(_banner(app[SETTINGS], admin_url, python=python), flush=True)
+
+
+def _banner(settings: Settings, sandbox_admin_url: str | None, *, python: str) -> str:
+    """Where the gateway is and how to try it (the sandbox's lines when it runs one)."""
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
     if settings.status_page.enabled:
         lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
-    if settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
+    if sandbox_admin_url and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]
         issuer = TokenIssuer.from_settings(settings)
         lines += [
-            f"  sandbox agencies on loopback; admin at {app[SANDBOX].admin_url}",
+            f"  sandbox agencies on loopback; admin at {sandbox_admin_url}",
             "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),
             f"  a development token for a citizen: {python} server.py dev-token <national code>",
             f"  e.g. for {example} (valid 12 h, authentication level 3):",
@@ -543,7 +582,7 @@ async def _announce(app: web.Application, *, python: str) -> None:
             "  then send it as `Authorization: Bearer <token>` with a query such as",
             "    { me { profile { firstName lastName } bills { totalAmount items { amount } } } }",
         ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
