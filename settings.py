@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -24,8 +23,9 @@ from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
 from schema.response_cache.config import ResponseCacheConfig, ResponseCacheSwitch
+from workers.cores import usable_cores
 
-__all__ = ["Settings", "usable_cores"]
+__all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         le=256,
         description="Gateway processes sharing the port (SO_REUSEPORT), supervised by the "
         "started process (see workers/). Unset: 1 in development, one per usable core in "
-        "production.",
+        "production (the affinity mask, capped by a cgroup CPU quota).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text", "auto"] = Field(
@@ -179,14 +179,3 @@ class Settings(BaseSettings):
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
             self.audit.require_production_config()
         return self
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its affinity mask, not the machine's count). A container's
-    CPU quota is not visible here: set PANJEREH_WORKERS to the pod's CPU limit."""
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counter is not None:
-        return int(counter() or 1)
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1

@@ -16,7 +16,8 @@ from observability.worker_processes import (
     read_worker_pids,
     write_worker_pids,
 )
-from settings import Settings, usable_cores
+from settings import Settings
+from workers.cores import cgroup_cpu_limit, usable_cores
 from workers.processes import READY_FD_ENV, SLOT_ENV
 from workers.worker import WorkerIdentity, settings_for_slot
 
@@ -40,6 +41,24 @@ def test_one_worker_in_development_one_per_core_in_production_unless_set() -> No
     assert Settings(workers=4).worker_count == 4
     with pytest.raises(ValidationError, match="workers"):
         Settings(workers=0)
+
+
+def test_a_cgroup_quota_caps_the_cores(tmp_path: Path) -> None:
+    assert cgroup_cpu_limit(tmp_path) is None  # no cgroup files: no quota
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_limit(tmp_path) is None
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_limit(tmp_path) == 1.5
+    assert usable_cores(tmp_path) == min(2, len(os.sched_getaffinity(0)))  # 1.5 CPUs: 2
+    (tmp_path / "cpu.max").write_text("50000 100000\n")
+    assert usable_cores(tmp_path) == 1
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")  # cgroup v1, no quota
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_limit(tmp_path) is None
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    assert cgroup_cpu_limit(tmp_path) == 1.0 and usable_cores(tmp_path) == 1
 
 
 def test_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
