@@ -40,7 +40,7 @@ class AgencyStatus:
     def of(cls, connector: AgencyConnector) -> Self:
         return cls(
             id=connector.agency_id,
-            title=connector.title,
+            title=connector.name_fa,
             up=connector.up,
             circuit=connector.breaker.state,
             circuit_forced=connector.breaker.forced,

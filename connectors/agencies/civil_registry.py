@@ -101,7 +101,8 @@ class CivilRegistryConnector(AgencyConnector):
     """Identity of a citizen; identities rarely change, so they are kept for days."""
 
     agency_id = "civil-registry"
-    title = "ثبت احوال"
+    name_fa = "ثبت احوال"
+    name_en = "Civil Registration"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=86_400, stale_ttl=7 * 86_400)
 
     @operation("person")

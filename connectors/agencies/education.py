@@ -44,7 +44,8 @@ class EducationConnector(AgencyConnector):
     """A diploma, once granted, does not change: kept a day, served stale for a month."""
 
     agency_id = "education"
-    title = "آموزش و پرورش"
+    name_fa = "آموزش و پرورش"
+    name_en = "Education"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=86_400, stale_ttl=30 * 86_400)
 
     @operation("diplomas")

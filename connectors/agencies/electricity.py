@@ -55,7 +55,8 @@ class ElectricityConnector(AgencyConnector):
     fresh, six hours stale."""
 
     agency_id = "electricity"
-    title = "برق"
+    name_fa = "برق"
+    name_en = "Electricity"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")

@@ -47,7 +47,8 @@ class GasConnector(AgencyConnector):
     hours stale."""
 
     agency_id = "gas"
-    title = "گاز"
+    name_fa = "گاز"
+    name_en = "Gas"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")

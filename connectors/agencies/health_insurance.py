@@ -27,7 +27,8 @@ class HealthInsuranceConnector(AgencyConnector):
     """Coverage changes by yearly renewal: six hours fresh, three days stale."""
 
     agency_id = "health-insurance"
-    title = "بیمه سلامت"
+    name_fa = "بیمه سلامت"
+    name_en = "Health Insurance"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("coverage")

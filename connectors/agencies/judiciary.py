@@ -41,7 +41,8 @@ class JudiciaryConnector(AgencyConnector):
     for a day while SANA is down."""
 
     agency_id = "judiciary"
-    title = "قوه قضاییه"
+    name_fa = "قوه قضاییه"
+    name_en = "Judiciary"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=600, stale_ttl=86_400)
 
     @operation("notices")

@@ -161,7 +161,8 @@ class LandRegistryConnector(AgencyConnector):
     """A deed changes hands rarely and is registered once: a day fresh, a month kept."""
 
     agency_id = "land-registry"
-    title = "سازمان ثبت اسناد و املاک"
+    name_fa = "سازمان ثبت اسناد و املاک"
+    name_en = "Deeds and Properties Registration Organization"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=86_400, stale_ttl=30 * 86_400)
 
     @operation("deeds")

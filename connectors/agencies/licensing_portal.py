@@ -50,7 +50,8 @@ class LicensingPortalConnector(AgencyConnector):
     three days stale."""
 
     agency_id = "licensing-portal"
-    title = "درگاه ملی مجوزها"
+    name_fa = "درگاه ملی مجوزها"
+    name_en = "National Licensing Portal"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("licenses")

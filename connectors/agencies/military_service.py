@@ -28,7 +28,8 @@ class MilitaryServiceConnector(AgencyConnector):
     stale."""
 
     agency_id = "military-service"
-    title = "نظام وظیفه"
+    name_fa = "نظام وظیفه"
+    name_en = "Military Service"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("service-status")

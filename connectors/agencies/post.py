@@ -44,7 +44,8 @@ class PostConnector(AgencyConnector):
     and served stale for a week."""
 
     agency_id = "post"
-    title = "شرکت ملی پست"
+    name_fa = "شرکت ملی پست"
+    name_en = "National Post Company"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=86_400, stale_ttl=7 * 86_400)
 
     @operation("address")

@@ -41,7 +41,8 @@ class ShahkarConnector(AgencyConnector):
     stale for six while Shahkar is down."""
 
     agency_id = "shahkar"
-    title = "شاهکار"
+    name_fa = "شاهکار"
+    name_en = "Shahkar"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=3600, stale_ttl=6 * 3600)
 
     @operation("mobile-check")

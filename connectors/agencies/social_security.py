@@ -46,7 +46,8 @@ class SocialSecurityConnector(AgencyConnector):
     days."""
 
     agency_id = "social-security"
-    title = "تامین اجتماعی"
+    name_fa = "تامین اجتماعی"
+    name_en = "Social Security Organization"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=6 * 3600, stale_ttl=3 * 86_400)
 
     @operation("insurance-record")

@@ -59,7 +59,8 @@ class TaxConnector(AgencyConnector):
     payment: ten minutes fresh, twelve hours stale."""
 
     agency_id = "tax"
-    title = "سازمان امور مالیاتی"
+    name_fa = "سازمان امور مالیاتی"
+    name_en = "National Tax Administration"
     policy = AgencyPolicy(timeout=3.0, fresh_ttl=600, stale_ttl=12 * 3600)
 
     @operation("tax-record")

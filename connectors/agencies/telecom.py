@@ -47,7 +47,8 @@ class TelecomConnector(AgencyConnector):
     hours stale."""
 
     agency_id = "telecom"
-    title = "مخابرات"
+    name_fa = "مخابرات"
+    name_en = "Telecommunication"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")

@@ -127,7 +127,8 @@ class TrafficPoliceConnector(AgencyConnector):
     a week kept."""
 
     agency_id = "traffic-police"
-    title = "پلیس راهور"
+    name_fa = "پلیس راهور"
+    name_en = "Traffic Police"
     policy = AgencyPolicy(
         timeout=3.0,
         fresh_ttl=300,

@@ -46,7 +46,8 @@ class WaterConnector(AgencyConnector):
     """Water bills change at most monthly; a few minutes of freshness is plenty."""
 
     agency_id = "water"
-    title = "آب و فاضلاب"
+    name_fa = "آب و فاضلاب"
+    name_en = "Water and Wastewater"
     policy = AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=6 * 3600)
 
     @operation("bills")

@@ -81,7 +81,9 @@ class AgencyConnector:
     """
 
     agency_id: ClassVar[str]
-    title: ClassVar[str]
+    name_fa: ClassVar[str]
+    """The agency's name as citizens know it (Persian); ops pages show it beside `name_en`."""
+    name_en: ClassVar[str]
     policy: ClassVar[AgencyPolicy] = AgencyPolicy()
     probe_path: ClassVar[str] = "/health"
     """What the prober GETs (connectors.pipeline.probe): the agency's health endpoint, or its

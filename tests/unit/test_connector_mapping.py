@@ -727,12 +727,13 @@ def _bare(cls: type[Any]) -> Any:
     return cls(base_url="http://agency.invalid", transport=None, cache=None, metrics=None)
 
 
-def test_connectors_declare_id_title_and_sane_policy() -> None:
+def test_connectors_declare_id_names_and_sane_policy() -> None:
     from connectors.registry import CONNECTOR_CLASSES
 
     for agency_id, cls in CONNECTOR_CLASSES.items():
         assert cls.agency_id == agency_id
-        assert cls.title and not cls.title.isascii()
+        assert cls.name_fa and not cls.name_fa.isascii()
+        assert cls.name_en and cls.name_en.isascii()
         assert cls.__doc__, f"{cls.__name__} explains its TTLs"
         assert 0 < cls.policy.timeout <= 5
         assert 0 < cls.policy.fresh_ttl <= cls.policy.stale_ttl
