@@ -31,6 +31,7 @@ from connectors.agencies.traffic_police import TrafficPoliceConnector
 from connectors.agencies.water import WaterConnector
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.transport import Transport
+from domain.agencies import AgencyNames, record_names
 from observability.metrics import Metrics
 
 __all__ = ["AGENCY_IDS", "CONNECTOR_CLASSES", "Connectors", "build_connectors"]
@@ -73,6 +74,7 @@ CONNECTOR_CLASSES: dict[str, type[AgencyConnector]] = {
 }
 """Agency id → connector class, in the order of `Connectors`."""
 AGENCY_IDS: tuple[str, ...] = tuple(CONNECTOR_CLASSES)
+record_names({id_: AgencyNames(c.name_fa, c.name_en) for id_, c in CONNECTOR_CLASSES.items()})
 
 
 def build_connectors(

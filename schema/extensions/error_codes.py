@@ -5,7 +5,7 @@ anything else is an internal fault: logged here with its stack trace, shown to t
 fixed message. Errors graphql-core raises itself (syntax, validation) keep their message, which
 is about the query the client sent, and get a code saying so; in production without any "Did you
 mean …" hint (validation is told to hide them; variable coercion at execution is not, so the
-hint is cut here too).
+hint is cut here too). Every error gets `messageFa`, its code's sentence for the citizen.
 
 Over HTTP the result is shaped when the operation ends. Over a WebSocket (`Schema.stream`) each
 result is sent before the operation ends, so it is shaped in `on_stream_result` as well; shaping
@@ -24,7 +24,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from domain.errors import PanjerehError
-from schema.error_codes import INTERNAL, error_extensions
+from schema.error_codes import INTERNAL, error_extensions, message_fa
 
 __all__ = ["ErrorCodes"]
 
@@ -71,9 +71,11 @@ def _shape(error: GraphQLError, hide_suggestions: bool) -> GraphQLError:
             else GRAPHQL_VALIDATION_FAILED
         )
         message = _SUGGESTION.sub("", error.message) if hide_suggestions else error.message
-        return _rebuild(error, message, {"code": code, **(error.extensions or {})})
+        extensions = {"code": code, **(error.extensions or {})}
+        return _rebuild(error, message, {**extensions, "messageFa": message_fa(extensions)})
     log.error("internal error at %s", error.path, exc_info=original)
-    return _rebuild(error, _INTERNAL_MESSAGE, {"code": INTERNAL, "retryable": False})
+    internal = {"code": INTERNAL, "retryable": False}
+    return _rebuild(error, _INTERNAL_MESSAGE, {**internal, "messageFa": message_fa(internal)})
 
 
 def _rebuild(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
