@@ -121,9 +121,16 @@ def code_for(error_type: type[BaseException]) -> str:
 
 
 def error_extensions(exc: e.PanjerehError, *, stale_age_s: float | None = None) -> dict[str, Any]:
-    """`extensions` for a client-visible error: code, retryable, agency (with its names)/field/
-    limit/retry-after/required level where they apply, and `messageFa` (with the age of the
-    stale copy served instead, when there is one)."""
+    """`extensions` for a client-visible error, and its `messageFa` built from them last (with
+    the age of the stale copy served instead, when there is one)."""
+    extensions = _extensions(exc)
+    extensions["messageFa"] = message_fa(extensions, stale_age_s=stale_age_s)
+    return extensions
+
+
+def _extensions(exc: e.PanjerehError) -> dict[str, Any]:
+    """code, retryable, and agency (with its names)/field/limit/retry-after/required level where
+    they apply."""
     extensions: dict[str, Any] = {"code": code_for(type(exc)), "retryable": exc.retryable}
     if isinstance(exc, e.AgencyError):
         extensions["agency"] = exc.agency
@@ -139,7 +146,6 @@ def error_extensions(exc: e.PanjerehError, *, stale_age_s: float | None = None) 
         extensions["requiredLevel"] = exc.required_level
     if exc.retry_after is not None:
         extensions["retryAfterSeconds"] = max(0, math.ceil(exc.retry_after))
-    extensions["messageFa"] = message_fa(extensions, stale_age_s=stale_age_s)
     return extensions
 
 
