@@ -183,11 +183,15 @@ async def test_a_citizen_without_records_is_audited_as_a_whole_answer(tmp_path: 
     path = tmp_path / "audit.jsonl"
     audit = {"path": str(path), "batch_interval_s": 0.05, "key_secret": "k" * 40}
     query = """query($nc: String!) { citizen(nationalCode: $nc, purpose: "benefit check") {
-        records { tax { status } judicialNotices { unreadCount } } } }"""
+        records { tax { status } judicialNotices { unreadCount } } sources { agency state } } }"""
     async with running_gateway(audit=audit) as gw:
         service = gw.service_token("caseworker-app", ["citizen:read"])
         _, body = await gw.query(query, token=service, variables={"nc": SPARSE})
         assert "errors" not in body
+        assert body["data"]["citizen"]["sources"] == [
+            {"agency": "tax", "state": "EMPTY"},
+            {"agency": "judiciary", "state": "EMPTY"},
+        ]
         deadline = time.monotonic() + 10
         while not path.exists() or not path.read_text(encoding="utf-8").strip():
             assert time.monotonic() < deadline
