@@ -11,7 +11,7 @@ fail without asking any agency. The lookups are then awaited through the request
 very tasks the fields share, started here first if the fields have not yet.
 
 The state of each agency is what those lookups came to (resolvers/aggregate.py `settle` and
-`combine`): OK, EMPTY ("no record", not an error), STALE, UNAVAILABLE.
+`combine`): OK, EMPTY ("no record" or an empty answer: not an error), STALE, UNAVAILABLE.
 """
 
 from __future__ import annotations
