@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sandbox import PERSONAS
+from schema.error_codes import message_fa
 from tests.support.gateway import RunningGateway, running_gateway
 
 PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
@@ -173,6 +174,7 @@ async def test_overlapping_windows_of_one_agency_are_refused(gateway: RunningGat
         "code": "INVALID_INPUT",
         "retryable": False,
         "field": "startsAt",
+        "messageFa": message_fa({"code": "INVALID_INPUT"}),
     }
     tax = await _agency(gateway, "tax")
     assert tax["scheduledMaintenance"] == [first["data"]["scheduleMaintenance"]["window"]]
