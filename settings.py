@@ -117,12 +117,6 @@ class Settings(BaseSettings):
         "pre-window refresh (observability.maintenance).",
     )
 
-    maintenance: MaintenanceSettings = Field(
-        default_factory=MaintenanceSettings,
-        description="Planned maintenance: nightly windows per agency, one-off windows, the "
-        "pre-window refresh (observability.maintenance).",
-    )
-
     @property
     def embedded_sandbox(self) -> bool:
         return not self.agency_urls
