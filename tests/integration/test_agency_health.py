@@ -26,7 +26,7 @@ from settings import Settings
 from tests.redis_server import delete_namespace, unique_namespace
 from tests.support.gateway import running_gateway
 
-PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
+PROBES = {"interval_s": 0.25, "timeout_s": 0.125}
 SLOW_REDIS_OK = {"redis_timeout_s": 2.0}
 """Several gateways, a sandbox and Redis share two cores here: a loaded event loop must not be
 taken for a Redis that is down (which would leave an instance on its own memory for a while)."""

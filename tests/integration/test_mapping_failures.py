@@ -95,7 +95,7 @@ async def test_a_value_that_does_not_map_is_a_bad_response_for_metrics_and_break
 
 
 async def test_a_malformed_answer_through_the_gateway_is_counted_bad_response() -> None:
-    async with running_gateway(probes={"interval_s": 0.25, "timeout_s": 0.25}) as gw:
+    async with running_gateway(probes={"interval_s": 0.25, "timeout_s": 0.125}) as gw:
         await gw.sandbox.set_fault("post", FaultSpec(mode="malformed"))
         status, body = await gw.query("{ me { address { postalCode } } }", token=gw.token(COMPLETE))
         assert status == 200

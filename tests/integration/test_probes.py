@@ -26,7 +26,7 @@ from tests.redis_server import delete_namespace, unique_namespace
 from tests.support.gateway import running_gateway
 
 INTERVAL_S = 0.25
-PROBES = {"interval_s": INTERVAL_S, "timeout_s": INTERVAL_S}
+PROBES = {"interval_s": INTERVAL_S, "timeout_s": INTERVAL_S / 2}
 SLACK_S = 1.5  # two cores shared with other test runs: a tick may start late
 
 
