@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import email.utils
 import functools
 import logging
 import time
@@ -53,6 +51,7 @@ from connectors.pipeline.operations import OperationRunner
 from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.policy import AgencyPolicy
 from connectors.pipeline.recent import RecentLimits, RecentOperations
+from connectors.pipeline.retry_after import retry_after_seconds
 from connectors.pipeline.retry_budget import RetryBudget
 from connectors.pipeline.retrying import build_retrying
 from connectors.pipeline.transport import Transport, TransportRequest, TransportResponse
@@ -349,7 +348,7 @@ class AgencyConnector:
         if status < 400:
             return
         agency = self.agency_id
-        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), self.cache.clock())
         if status == 404:
             raise AgencyNotFound(agency, f"{agency} holds no record for this request")
         if status == 429:
@@ -525,16 +524,3 @@ class _Call(Generic[T]):
 
 _PROBE_ANSWER: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 _MIN_CALL_S = 0.05  # an agency call with less time than this would only be wasted on it
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
