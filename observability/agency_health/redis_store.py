@@ -13,7 +13,9 @@
                                                    LTRIM to `max_incidents`     30 days (TTL)
 
 Every key of an agency carries the agency as a hash tag, so on Redis Cluster they share a slot
-and the two transactions (take the tick; save the record with the incident it closed) work.
+and its atomic steps work: take the tick (MULTI); roll minutes up (a script: a minute is marked
+rolled and added to its hour in one step, or neither); save the record with the incident it
+closed (MULTI).
 A flush is one pipeline of increments (one round trip, whatever the number of samples). Every
 key expires: nothing grows without bound. Errors are raised (`FallbackHealthStore` handles them).
 """
@@ -42,6 +44,27 @@ from observability.agency_health.tally import Shares, Tally
 __all__ = ["RedisHealthStore"]
 
 log = logging.getLogger("panjereh.health")
+
+_ROLL_UP = """
+-- KEYS: per minute, its rolled mark then its hour; ARGV: the mark's and the hour's TTL, then
+-- per minute its number of share fields and those fields' names and values
+local mark_ttl, hour_ttl = ARGV[1], ARGV[2]
+local at = 3
+local rolled = {}
+for i = 1, #KEYS, 2 do
+  local n = tonumber(ARGV[at])
+  local claimed = redis.call('SET', KEYS[i], '1', 'NX', 'EX', mark_ttl)
+  if claimed then
+    for f = 1, n do
+      redis.call('HINCRBYFLOAT', KEYS[i + 1], ARGV[at + 2 * f - 1], ARGV[at + 2 * f])
+    end
+    redis.call('EXPIRE', KEYS[i + 1], hour_ttl)
+  end
+  rolled[#rolled + 1] = claimed and 1 or 0
+  at = at + 1 + 2 * n
+end
+return rolled
+"""
 
 
 class RedisHealthStore:
@@ -96,19 +119,16 @@ class RedisHealthStore:
         if not minutes:
             return set()
         order = list(minutes)
-        claim = self._client.pipeline(transaction=False)
+        keys: list[str] = []
+        args: list[str | int | float] = [ROLL_MARK_KEEP_S, HOUR_KEEP_S]
         for minute in order:
-            claim.set(self._key(agency, "rolled", minute), b"1", nx=True, ex=ROLL_MARK_KEEP_S)
-        claimed = {m for m, won in zip(order, await claim.execute(), strict=True) if won}
-        if claimed:
-            pipe = self._client.pipeline(transaction=False)
-            for minute in claimed:
-                key = self._key(agency, "h", minute // 60)
-                for name, value in minutes[minute].fields().items():
-                    pipe.hincrbyfloat(key, name, value)
-                pipe.expire(key, HOUR_KEEP_S)
-            await pipe.execute()
-        return claimed
+            keys += [self._key(agency, "rolled", minute), self._key(agency, "h", minute // 60)]
+            fields = minutes[minute].fields()
+            args.append(len(fields))
+            for name, value in fields.items():
+                args += [name, repr(value)]
+        rolled = await self._client.eval(_ROLL_UP, len(keys), *keys, *args)
+        return {m for m, won in zip(order, rolled, strict=True) if int(won)}
 
     async def take_tick(self, agency: str) -> Tally:
         key = self._key(agency, "tick")

@@ -7,8 +7,10 @@ key prefix of their own; the outage test starts a private server it can kill.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -146,6 +148,57 @@ async def test_memory_forgets_what_redis_lets_expire() -> None:
     assert await store.hours("water", [HOUR]) == {}
     # the minute's roll-up mark is gone too: nothing but what is kept is held
     assert await store.roll_up("water", {MINUTE: _tally(ok=1).shares()}) == {MINUTE}
+
+
+class _CutOff:
+    """A Redis client that loses its connection after `round_trips` more pipelines or scripts,
+    as a timeout between two of them would: what was sent before went through, nothing
+    after does."""
+
+    def __init__(self, client: Any, round_trips: int) -> None:
+        self._client = client
+        self._left = round_trips
+
+    def _spend(self) -> None:
+        if self._left <= 0:
+            raise ConnectionError("the connection to Redis was lost")
+        self._left -= 1
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        pipe = self._client.pipeline(transaction=transaction)
+        execute = pipe.execute
+
+        async def cut_execute(*args: Any, **kwargs: Any) -> Any:
+            self._spend()
+            return await execute(*args, **kwargs)
+
+        pipe.execute = cut_execute
+        return pipe
+
+    async def eval(self, *args: Any) -> Any:
+        self._spend()
+        return await self._client.eval(*args)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("round_trips", [0, 1])
+async def test_a_roll_up_cut_short_loses_no_minute(
+    redis_cache: tuple[RedisCache, str], round_trips: int
+) -> None:
+    """A minute is marked rolled and added to its hour in one step: cut short anywhere, the
+    next roll-up adds what the cut one did not. Before, a roll-up cut after its first round
+    trip marked the minutes rolled without adding them, and they were lost."""
+    cache, namespace = redis_cache
+    store = RedisHealthStore(cache.client, namespace=namespace.rstrip(":"))
+    cut = RedisHealthStore(_CutOff(cache.client, round_trips), namespace=namespace.rstrip(":"))
+    half = _tally(ok=1, failed=1).shares()
+    minutes = {MINUTE: half, MINUTE + 1: half}
+    with contextlib.suppress(ConnectionError):
+        await cut.roll_up("water", minutes)
+    await store.roll_up("water", minutes)  # the next one, on a connection that works
+    hour = (await store.hours("water", [HOUR])).get(HOUR)
+    assert hour == Shares(minutes_excluding=2, good_excluding=1.0, minutes_including=2,
+                          good_including=1.0)  # fmt: skip
 
 
 @pytest.mark.redis
