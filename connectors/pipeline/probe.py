@@ -56,11 +56,6 @@ class ProbeResult:
     def success(self) -> bool:
         return self.outcome is Outcome.OK
 
-    @property
-    def up(self) -> bool | None:
-        """For `agency_up`: as the outcome says (in maintenance the agency is not up)."""
-        return self.outcome.up
-
     def sample(self, agency: str) -> Sample:
         """This probe as a health sample of `agency`."""
         return Sample(
@@ -71,6 +66,9 @@ class ProbeResult:
             failure=self.failure,
             maintenance=self.maintenance,
             probe=True,
+            back_at=self.at + self.retry_after
+            if self.maintenance and self.retry_after is not None
+            else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,7 +7,8 @@
     <ns>:health:{<agency>}:rolled:<minute>   string  set NX once the minute is in its hour
                                                    (exactly once for the fleet) ~3 h (TTL)
     <ns>:health:{<agency>}:tick              hash  calls since the last tick (taken and deleted
-                                                   in one MULTI by the evaluator)  10 min (TTL)
+                                                   in one MULTI by the evaluator; `back` set,
+                                                   not added)                 10 min (TTL)
     <ns>:health:{<agency>}:state             string  the agency's record, JSON     30 days (TTL)
     <ns>:health:{<agency>}:incidents         list  closed incidents, JSON, newest first,
                                                    LTRIM to `max_incidents`     30 days (TTL)
@@ -15,9 +16,9 @@
 Every key of an agency carries the agency as a hash tag, so on Redis Cluster they share a slot
 and its atomic steps work: take the tick (MULTI); roll minutes up (a script: a minute is marked
 rolled and added to its hour in one step, or neither); save the record with the incident it
-closed (MULTI).
-A flush is one pipeline of increments (one round trip, whatever the number of samples). Every
-key expires: nothing grows without bound. Errors are raised (`FallbackHealthStore` handles them).
+closed (a script: only over the record it was judged from, never over a newer one). A flush
+is one pipeline of increments (one round trip, whatever the number of samples). Every key
+expires: nothing grows without bound. Errors are raised (`FallbackHealthStore` handles them).
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ from observability.agency_health.store import (
     RECORD_KEEP_S,
     ROLL_MARK_KEEP_S,
     TICK_KEEP_S,
+    UNCHECKED,
     AgencyRecord,
+    Unchecked,
     decode_incident,
     encode_incident,
 )
-from observability.agency_health.tally import Shares, Tally
+from observability.agency_health.tally import BACK_AT_FIELD, Shares, Tally
 
 __all__ = ["RedisHealthStore"]
 
@@ -64,6 +67,29 @@ for i = 1, #KEYS, 2 do
   at = at + 1 + 2 * n
 end
 return rolled
+"""
+
+_SAVE = """
+-- KEYS: the record, the closed incidents; ARGV: the record, its TTL, what it replaces ('any',
+-- 'none' or the `at` of the record it was judged from), the closed incident ('' if none), how
+-- many closed incidents are kept
+local replacing = ARGV[3]
+if replacing ~= 'any' then
+  local stored = redis.call('GET', KEYS[1])
+  if stored then
+    if replacing == 'none' then return 0 end
+    local ok, body = pcall(cjson.decode, stored)
+    local at = ok and type(body) == 'table' and tonumber(body['at'])
+    if at and at > tonumber(replacing) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('LPUSH', KEYS[2], ARGV[4])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return 1
 """
 
 
@@ -104,7 +130,10 @@ class RedisHealthStore:
         for (agency, minute), tally in minutes.items():
             _increments(pipe, self._key(agency, "m", minute), tally.fields(), MINUTE_KEEP_S)
         for agency, tally in ticks.items():
-            _increments(pipe, self._key(agency, "tick"), tally.fields(), TICK_KEEP_S)
+            key = self._key(agency, "tick")
+            if tally.back_at is not None:
+                pipe.hset(key, BACK_AT_FIELD, repr(tally.back_at))
+            _increments(pipe, key, tally.fields(), TICK_KEEP_S)
         await pipe.execute()
 
     async def minutes(self, agency: str, indices: Sequence[int]) -> dict[int, Tally]:
@@ -152,16 +181,30 @@ class RedisHealthStore:
                 log.warning("unreadable health record of %s in Redis; ignored", agency)
         return found
 
-    async def save(self, record: AgencyRecord, closed: Incident | None = None) -> None:
+    async def save(
+        self,
+        record: AgencyRecord,
+        closed: Incident | None = None,
+        *,
+        replacing: float | Unchecked | None = UNCHECKED,
+    ) -> bool:
         agency = record.agency
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(self._key(agency, "state"), record.to_json(), ex=int(RECORD_KEEP_S))
-        if closed is not None:
-            incidents = self._key(agency, "incidents")
-            pipe.lpush(incidents, encode_incident(closed))
-            pipe.ltrim(incidents, 0, self._max_incidents - 1)
-            pipe.expire(incidents, int(RECORD_KEEP_S))
-        await pipe.execute()
+        if replacing is UNCHECKED:
+            expected = "any"
+        else:
+            expected = "none" if replacing is None else repr(replacing)
+        saved = await self._client.eval(
+            _SAVE,
+            2,
+            self._key(agency, "state"),
+            self._key(agency, "incidents"),
+            record.to_json(),
+            int(RECORD_KEEP_S),
+            expected,
+            b"" if closed is None else encode_incident(closed),
+            self._max_incidents,
+        )
+        return bool(int(saved))
 
     async def closed_incidents(self, agency: str, first: int) -> list[Incident]:
         raws = await self._client.lrange(self._key(agency, "incidents"), 0, first - 1)
