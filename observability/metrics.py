@@ -175,9 +175,10 @@ class Metrics:
         self.graphql_requests = Counter(
             "panjereh_graphql_requests_total",
             "GraphQL requests by outcome: ok (answered; `not found` is an answer), partial (some "
-            "fields failed for an agency or a fault of ours), client_error (refused for the "
-            "request or its caller: token, input, query, limits, 4xx/429), error (nothing "
-            "answered, for an agency or a fault of ours).",
+            "fields failed for an agency, in maintenance or not, or a fault of ours; others "
+            "answered), maintenance (nothing answered, only for agencies in maintenance), "
+            "client_error (refused for the request or its caller: token, input, query, limits, "
+            "4xx/429), error (nothing answered, for an agency or a fault of ours).",
             ["outcome"],
             registry=r,
         )
