@@ -119,6 +119,14 @@ class Metrics:
             ["agency"],
             registry=r,
         )
+        self.agency_announced_maintenance = Gauge(
+            "panjereh_agency_announced_maintenance",
+            "1 while the agency is in MAINTENANCE only because it answers 503 with Retry-After "
+            "itself (no planned window of ours), else 0; planned windows are "
+            "panjereh_agency_maintenance.",
+            ["agency"],
+            registry=r,
+        )
         self.agency_probes = Counter(
             "panjereh_agency_probes_total",
             "Health probes this instance made, by outcome (an Outcome value, or maintenance).",
