@@ -141,8 +141,9 @@ class Metrics:
         )
         self.cache_lookups = Counter(
             "panjereh_cache_lookups_total",
-            "Cache lookups by data kind and result (hit, miss, stale).",
-            ["kind", "result"],
+            "Lookups of agency answers in the cache by agency, data kind and result (hit, miss, "
+            "stale, error: the backend failed); the response cache counts its own.",
+            ["agency", "kind", "result"],
             registry=r,
         )
         self.cache_degraded = Gauge(
