@@ -121,9 +121,8 @@ class Metrics:
         )
         self.agency_announced_maintenance = Gauge(
             "panjereh_agency_announced_maintenance",
-            "1 while the agency is in MAINTENANCE only because it answers 503 with Retry-After "
-            "itself (no planned window of ours), else 0; planned windows are "
-            "panjereh_agency_maintenance.",
+            "1 while the agency's fleet-wide state is MAINTENANCE only because the agency says "
+            "so itself (503 with Retry-After, no calendar or ops window), else 0.",
             ["agency"],
             registry=r,
         )
