@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from cache.redis import RedisCache
 from connectors.registry import AGENCY_IDS
 from settings import Settings
 from tests.support.kubernetes import (
@@ -396,6 +397,7 @@ def test_production_environment_is_a_valid_production_configuration(
     assert settings.mode == "production" and settings.host == "0.0.0.0"
     assert set(settings.agency_urls) == set(AGENCY_IDS)
     assert settings.redis_url is not None and settings.redis_url.startswith("redis+sentinel://")
+    RedisCache.from_url(settings.redis_url)  # parses (service name, sentinel password); no I/O
     assert settings.encryption_key is not None and len(settings.encryption_key) == 32
     assert settings.audit.instance_id == "panjereh-7d9f8c6b5-x2x4q"
 
