@@ -16,39 +16,31 @@ import pytest
 import redis.asyncio as aioredis
 from multidict import CIMultiDict
 
-from bench.processes import Children, start_sandbox
 from sandbox import PERSONAS
 from tests.redis_server import delete_namespace, unique_namespace
-from tests.support.gateway_processes import GatewayProcess, ProductionFleet
+from tests.support.gateway_processes import (
+    FAST,
+    SLOW,
+    SLOW_POST,
+    ProductionFleet,
+    citizens_with_an_address,
+    drain_lines,
+    drain_settings,
+    sandbox_process,
+    set_fault,
+)
 from tests.support.websocket import graphql_socket
 
 pytestmark = pytest.mark.redis
 
-FAST = "{ me { profile { firstName } } }"
-SLOW = "{ me { address { postalCode } } }"  # the post agency, made slow below
 CHANGES = "subscription { agencyStateChanged { agency state } }"
-SLOW_POST = {"mode": "slow", "latency_p50_ms": 1500, "latency_p99_ms": 1900}
 GRACE_S = 10.0
-
-
-def drain_settings(grace_s: float, quiet_s: float) -> dict[str, str]:
-    """Every answer of the post agency asked for anew (never cached), so a slow query is slow
-    each time; the response cache off for the same reason."""
-    return {
-        "PANJEREH_AGENCY_POLICIES": '{"post": {"fresh_ttl": 0, "stale_ttl": 0}}',
-        "PANJEREH_RESPONSE_CACHE": "off",
-        "PANJEREH_PROBES__TIMEOUT_S": "5",
-        "PANJEREH_SHUTDOWN_GRACE_S": str(grace_s),
-        "PANJEREH_SHUTDOWN_QUIET_S": str(quiet_s),
-    }
 
 
 @pytest.fixture
 def sandbox() -> Iterator[tuple[dict[str, str], str]]:
-    """`python -m sandbox` in its own process: its agencies' URLs and its admin URL."""
-    with Children(print) as children:
-        _, agencies, admin = start_sandbox(children, (0, 0))
-        yield agencies, admin
+    with sandbox_process() as agencies_and_admin:
+        yield agencies_and_admin
 
 
 @pytest.fixture
@@ -60,14 +52,6 @@ async def namespace(redis_url: str) -> AsyncIterator[str]:
     finally:
         await delete_namespace(client, name)
         await client.aclose()
-
-
-async def set_fault(admin: str, agency: str, spec: dict[str, Any]) -> None:
-    async with (
-        aiohttp.ClientSession() as client,
-        client.put(f"{admin}/agencies/{agency}/fault", json=spec) as response,
-    ):
-        assert response.status == 200, await response.text()
 
 
 async def ask(
@@ -91,15 +75,6 @@ async def close_sent(ws: aiohttp.ClientWebSocketResponse, wait_s: float) -> int 
             return None
 
 
-def drain_lines(gateway: GatewayProcess) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The drain's two log lines of the gateway's last run."""
-    lines = [r for r in gateway.log_lines() if r.get("logger") == "panjereh.drain"]
-    started = [r for r in lines if str(r.get("message", "")).startswith("drain started")]
-    ended = [r for r in lines if str(r.get("message", "")).startswith("drain ended")]
-    assert started and ended, gateway.log_tail()
-    return started[-1], ended[-1]
-
-
 async def test_sigterm_drains_in_flight_work_and_exits_cleanly(
     sandbox: tuple[dict[str, str], str], redis_url: str, namespace: str, tmp_path: Path
 ) -> None:
@@ -112,6 +87,7 @@ async def test_sigterm_drains_in_flight_work_and_exits_cleanly(
     try:
         await asyncio.to_thread(gateway.start)
         token = fleet.token(PERSONAS["complete"])
+        [slow_citizen] = citizens_with_an_address(1)
         ops = fleet.service_token("ops-dashboard", "ops")
         async with (
             aiohttp.ClientSession() as client,
@@ -119,7 +95,7 @@ async def test_sigterm_drains_in_flight_work_and_exits_cleanly(
         ):
             assert socket.acked
             await socket.subscribe(CHANGES)
-            slow = asyncio.create_task(ask(client, gateway.url, SLOW, token))
+            slow = asyncio.create_task(ask(client, gateway.url, SLOW, fleet.token(slow_citizen)))
             await asyncio.sleep(0.4)  # the slow request is at the post agency now
             assert not slow.done()
 
@@ -148,7 +124,7 @@ async def test_sigterm_drains_in_flight_work_and_exits_cleanly(
     assert code == 0, gateway.log_tail()
     assert exited_after < GRACE_S, gateway.log_tail()
 
-    started, ended = drain_lines(gateway)
+    [(started, ended)] = drain_lines(gateway)
     assert started["in_flight"] >= 1, started
     assert ended["served"] >= 2 and ended["cut_off"] == 0, ended
     # The audit file has both reads: the writer was flushed before the process exited.

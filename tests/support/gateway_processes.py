@@ -17,18 +17,81 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.processes import ROOT, free_port
+import aiohttp
+
+from bench.processes import ROOT, Children, free_port, start_sandbox
+from sandbox import sample_national_codes
+from sandbox.people import person_for
 from tests.support.signing import SigningKey, citizen_claims, production_tokens, service_claims
 
-__all__ = ["GatewayProcess", "ProductionFleet"]
+__all__ = [
+    "FAST",
+    "SLOW",
+    "SLOW_POST",
+    "GatewayProcess",
+    "ProductionFleet",
+    "citizens_with_an_address",
+    "drain_lines",
+    "drain_settings",
+    "sandbox_process",
+    "set_fault",
+]
 
 AUDIT_KEY = "audit-key-of-the-drain-tests-at-least-32-bytes"
+FAST = "{ me { profile { firstName } } }"
+SLOW = "{ me { address { postalCode } } }"  # the post agency, made slow with `SLOW_POST`
+"""Ask it for a citizen of `citizens_with_an_address`, a different one each time."""
+SLOW_POST = {"mode": "slow", "latency_p50_ms": 1500, "latency_p99_ms": 1900}
 _PR_SET_PDEATHSIG = 1
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def drain_settings(grace_s: float, quiet_s: float) -> dict[str, str]:
+    """The drain's settings; probes patient enough for the slow post agency."""
+    return {
+        "PANJEREH_PROBES__TIMEOUT_S": "5",
+        "PANJEREH_SHUTDOWN_GRACE_S": str(grace_s),
+        "PANJEREH_SHUTDOWN_QUIET_S": str(quiet_s),
+    }
+
+
+def citizens_with_an_address(count: int) -> list[str]:
+    """Sandbox citizens the post agency has an address for: each slow query is asked for a
+    citizen of its own, so that no cache and no singleflight makes it fast."""
+    codes = [code for code in sample_national_codes(count * 2) if person_for(code).address]
+    if len(codes) < count:
+        raise RuntimeError(f"only {len(codes)} of {count * 2} sample citizens have an address")
+    return codes[:count]
+
+
+@contextlib.contextmanager
+def sandbox_process() -> Iterator[tuple[dict[str, str], str]]:
+    """`python -m sandbox` in its own process: its agencies' URLs and its admin URL."""
+    with Children(print) as children:
+        _, agencies, admin = start_sandbox(children, (0, 0))
+        yield agencies, admin
+
+
+async def set_fault(admin: str, agency: str, spec: dict[str, Any]) -> None:
+    async with (
+        aiohttp.ClientSession() as client,
+        client.put(f"{admin}/agencies/{agency}/fault", json=spec) as response,
+    ):
+        if response.status != 200:
+            raise RuntimeError(f"sandbox refused the fault: {await response.text()}")
+
+
+def drain_lines(gateway: GatewayProcess) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The drain's two log lines (started, ended) of each run of the gateway, oldest first."""
+    lines = [r for r in gateway.log_lines() if r.get("logger") == "panjereh.drain"]
+    started = [r for r in lines if str(r.get("message", "")).startswith("drain started")]
+    ended = [r for r in lines if str(r.get("message", "")).startswith("drain ended")]
+    return list(zip(started, ended, strict=True))
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
