@@ -19,6 +19,7 @@ import logging
 import os
 import shlex
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -492,14 +493,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def serve(app: web.Application, *, reuse_port: bool = False) -> None:
-    """Serve `app` (made by `create_app`) on its settings' host and port until SIGTERM or
-    SIGINT, then drain it: see observability.drain. Returns when the process may exit."""
+def serve(
+    app: web.Application, *, reuse_port: bool = False, sock: socket.socket | None = None
+) -> None:
+    """Serve `app` (made by `create_app`) on its settings' host and port (with SO_REUSEPORT
+    when `reuse_port`), or on `sock` already bound, until SIGTERM or SIGINT; then drain it (see
+    observability.drain). Returns when the process may exit."""
     with asyncio.Runner(loop_factory=_event_loop) as runner:
-        runner.run(_serve(app, reuse_port=reuse_port))
+        runner.run(_serve(app, reuse_port=reuse_port, sock=sock))
 
 
-async def _serve(app: web.Application, *, reuse_port: bool) -> None:
+async def _serve(app: web.Application, *, reuse_port: bool, sock: socket.socket | None) -> None:
     """aiohttp's runner with aiohttp's graceful shutdown, behind one step of our own: between
     the signal and that shutdown the listeners stay open, so what a load balancer sends before
     it has seen /readyz fail is still served (`run_app` would close them at the signal).
@@ -520,7 +524,11 @@ async def _serve(app: web.Application, *, reuse_port: bool) -> None:
     )
     try:
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(runner, sock)
+        else:
+            site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
         await site.start()
         await drain.begun()
         await drain.quiet()
