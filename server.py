@@ -572,14 +572,18 @@ def _development_token(args: argparse.Namespace, settings: Settings) -> str:
 
 
 async def _announce(app: web.Application, *, python: str) -> None:
-    """Tell the person who started the gateway where it is and how to try it."""
+    """Tell the person who started the gateway where it is and how to try it. The sandbox's
+    citizens and a token for one are the embedded default's onboarding: development only, never
+    in production (where stdout goes to the log collector)."""
     settings = app[SETTINGS]
+    development = settings.mode == "development"
     base = f"http://{settings.host}:{settings.port}"
-    lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
+    ide = " (GraphiQL in the browser)" if development else ""
+    lines = [f"Panjereh is serving GraphQL at {base}/graphql{ide}"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
     if settings.status_page.enabled:
         lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
-    if settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
+    if development and settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]
