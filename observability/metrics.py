@@ -141,8 +141,9 @@ class Metrics:
         )
         self.cache_lookups = Counter(
             "panjereh_cache_lookups_total",
-            "Cache lookups by data kind and result (hit, miss, stale).",
-            ["kind", "result"],
+            "Lookups of agency answers in the cache by agency, data kind and result (hit, miss, "
+            "stale, error: the backend failed); the response cache counts its own.",
+            ["agency", "kind", "result"],
             registry=r,
         )
         self.cache_degraded = Gauge(
@@ -183,9 +184,10 @@ class Metrics:
         self.graphql_requests = Counter(
             "panjereh_graphql_requests_total",
             "GraphQL requests by outcome: ok (answered; `not found` is an answer), partial (some "
-            "fields failed for an agency or a fault of ours), client_error (refused for the "
-            "request or its caller: token, input, query, limits, 4xx/429), error (nothing "
-            "answered, for an agency or a fault of ours).",
+            "fields failed for an agency, in maintenance or not, or a fault of ours; others "
+            "answered), maintenance (nothing answered, only for agencies in maintenance), "
+            "client_error (refused for the request or its caller: token, input, query, limits, "
+            "4xx/429), error (nothing answered, for an agency or a fault of ours).",
             ["outcome"],
             registry=r,
         )
