@@ -226,7 +226,7 @@ async def test_every_instance_answers_ops_with_the_fleet_s_state_and_incidents(
             cache_namespace=namespace,
             cache_key_secret="shared-by-every-instance",
             cache_timeout_s=2,
-            probes={"interval_s": 0.25, "timeout_s": 0.25},
+            probes={"interval_s": 0.25, "timeout_s": 0.125},
         ) as a,
         another_instance(a) as b,
     ):
