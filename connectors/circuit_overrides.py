@@ -39,6 +39,7 @@ from redis.asyncio.cluster import RedisCluster
 from cache.redis import RedisCache
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.breaker import CircuitState
+from observability.background import cancel_and_wait
 
 __all__ = ["CircuitOrder", "CircuitOverrides", "CircuitScope"]
 
@@ -240,10 +241,7 @@ class CircuitOverrides:
     async def stop(self) -> None:
         """Stop listening, and close the Redis client if it was made here."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._owned is not None:
             await self._owned.close()
 
