@@ -15,13 +15,21 @@ _TEST_SOCKET_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_single_url() -> Iterator[str]:
     """A Redis URL for this session: env REDIS_URL, else a throwaway local redis-server.
 
     Skips when no Redis can be had, except under CI=true, where it fails (see tests/redis_server).
     """
     with session_redis_url() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_single_url: str) -> str:
+    """The Redis of most tests: `redis_single_url`. A contract suite that must hold on every
+    topology overrides it with one parametrised over `TOPOLOGIES` (tests.support.redis_topologies).
+    """
+    return redis_single_url
 
 
 @pytest.fixture(scope="session")

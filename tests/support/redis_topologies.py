@@ -15,8 +15,9 @@ Where the programs come from (`find_redis_program`, once per session): PATH; els
 with apt-get, Debian's `redis-server` (which brings `redis-tools`, hence `redis-cli`); else the
 test is skipped with the reason, and under `CI=true` it fails (see `tests.redis_server`).
 
-`topology_url(request, name)` is what a contract suite's parametrised `redis_url` fixture calls:
-"single" is the session's Redis (`redis_url` of tests/conftest.py), "cluster" and "sentinel"
+`topology_url(request, name)` is what a contract suite's parametrised `redis_url` fixture calls
+(`every_topology` makes one):
+"single" is the session's Redis (`redis_single_url` of tests/conftest.py), "cluster" and "sentinel"
 the session-scoped setups below, started the first time a test asks for them.
 """
 
@@ -31,6 +32,7 @@ import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -44,6 +46,7 @@ __all__ = [
     "TOPOLOGIES",
     "RedisClusterSetup",
     "RedisSentinelSetup",
+    "every_topology",
     "find_redis_program",
     "redis_cluster",
     "redis_sentinel",
@@ -147,9 +150,9 @@ class RedisClusterSetup:
         for node in self.nodes:
             node.start()
         addresses = [f"{_HOST}:{n.port}" for n in self.nodes]
+        create = ["--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"]
         done = subprocess.run(
-            [self._cli, "--cluster", "create", *addresses, "--cluster-replicas", "1"]
-            + ["--cluster-yes"],
+            [self._cli, *create],
             capture_output=True,
             text=True,
             timeout=_CLI_TIMEOUT_S,
@@ -427,9 +430,20 @@ def redis_sentinel(**kwargs: int) -> Iterator[RedisSentinelSetup]:
         setup.close()
 
 
+def every_topology() -> Any:
+    """A `redis_url` fixture for a module whose tests must hold on every topology:
+
+        redis_url = every_topology()
+
+    parametrised over `TOPOLOGIES` (ids `single`, `cluster`, `sentinel`)."""
+
+    @pytest.fixture(name="redis_url", params=TOPOLOGIES)
+    def redis_url(request: pytest.FixtureRequest) -> str:
+        return topology_url(request, request.param)
+
+    return redis_url
+
+
 def topology_url(request: pytest.FixtureRequest, name: str) -> str:
     """The URL of the session's Redis of topology `name` (one of `TOPOLOGIES`)."""
-    fixture = {"single": "redis_url", "cluster": "redis_cluster_url"}.get(
-        name, "redis_sentinel_url"
-    )
-    return str(request.getfixturevalue(fixture))
+    return str(request.getfixturevalue(f"redis_{name}_url"))
