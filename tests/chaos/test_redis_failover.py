@@ -9,7 +9,8 @@
 
 What must hold: every request answers 200 without errors (served from memory while Redis is
 away: `cache.fallback`), /readyz says `degraded` during the switch and `ready` after it, the
-gateway writes to the new master afterwards (data cache, circuit orders, rate limits), and no
+gateway writes to the new master afterwards (data cache, circuit orders, rate limits) and a
+second instance, idle during the switch, holds the circuit order given on the first, and no
 server of the topology, master or replica, holds a test citizen's national code or name in
 plain text anywhere. The measured times are printed (run with `-s` to see them).
 """
@@ -30,7 +31,7 @@ from connectors.pipeline.breaker import CircuitState
 from sandbox import person_for, sample_national_codes
 from server import CACHE, CIRCUITS, RATE_LIMITER
 from tests.redis_server import redis_client, unique_namespace
-from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.gateway import RunningGateway, another_instance, running_gateway
 from tests.support.redis_topologies import (
     RedisClusterSetup,
     RedisSentinelSetup,
@@ -132,6 +133,13 @@ async def _until_ready_again(seen: Timeline, killed_at: float, promoted_after: f
         await asyncio.sleep(0.1)  # polling what the load and the poller record
 
 
+async def _until_held(instance: RunningGateway, order: Any, limit_s: float = 10.0) -> None:
+    until = time.monotonic() + limit_s
+    while instance.app[CIRCUITS].held(order.agency) != order:
+        assert time.monotonic() < until, "the other instance never held the order"
+        await asyncio.sleep(0.05)  # polling the instance's listener task
+
+
 def _personal_data(bodies: list[dict[str, Any]]) -> set[bytes]:
     """Each national code and name the gateway answered with, as bytes to look for."""
     found: set[bytes] = {code.encode() for code in [*CITIZENS, LATE_CITIZEN]}
@@ -160,12 +168,15 @@ async def test_losing_the_master_under_load_fails_no_request_and_leaks_nothing(k
     namespace = unique_namespace().rstrip(":")
     ping_key = f"{namespace}:ping"  # what /readyz reads (cache.store.CacheStore.ping)
     with _topology(kind) as setup:
-        async with running_gateway(
-            redis_url=setup.url,
-            cache_namespace=namespace,
-            cache_encryption_key=ENCRYPTION_KEY,
-            cache_key_secret="failover-test-secret",
-        ) as gw:
+        async with (
+            running_gateway(
+                redis_url=setup.url,
+                cache_namespace=namespace,
+                cache_encryption_key=ENCRYPTION_KEY,
+                cache_key_secret="failover-test-secret",
+            ) as gw,
+            another_instance(gw) as second,
+        ):
             tokens = {code: gw.token(code) for code in [*CITIZENS, LATE_CITIZEN]}
             bodies = []
             for code in CITIZENS:  # warm: every answer is in Redis before the master goes
@@ -218,6 +229,10 @@ async def test_losing_the_master_under_load_fails_no_request_and_leaks_nothing(k
             assert stored_after > stored_before
             order = await gw.app[CIRCUITS].order("tax", CircuitState.OPEN, by="failover-test")
             assert order.scope.value == "FLEET"
+            # ...and the other instance holds it too: its listener, cut off with the master
+            # (Sentinel; on a Cluster when the channel's slot was the killed master's), found
+            # the new one
+            await _until_held(second, order)
             await gw.app[CIRCUITS].order("tax", None, by="failover-test")
             limiter = gw.app[RATE_LIMITER]
             assert limiter is not None and not limiter.windows.degraded
