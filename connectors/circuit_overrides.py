@@ -6,7 +6,7 @@
                    ──▶ FLEET
       without (embedded default), or Redis refusing the write ──▶ this instance only: INSTANCE
     every instance, one listener task (with Redis):
-      subscribe ─▶ read the hash (resync) ─▶ apply each message as it comes
+      read the hash ─▶ subscribe ─▶ read it again (resync) ─▶ apply each message as it comes
                  ─▶ read the hash again every `resync_s` and after every reconnection
     apply = the connector's `breaker.force(state)` and one log line naming the ops client (a
             client id; never a token)
@@ -250,6 +250,11 @@ class CircuitOverrides:
         delay = _RETRY_MIN_S
         while True:
             try:
+                # On a Cluster the subscription goes to the node serving the channel's slot, as
+                # the client last knew it: a command first (the same slot: the hash has the
+                # channel's name) makes it learn the topology, or learn it again after a
+                # failover, where the subscription alone would knock on the dead master forever.
+                await self._resync("read before subscribing")
                 pubsub = self._client.pubsub()
                 try:
                     await pubsub.subscribe(self._key)

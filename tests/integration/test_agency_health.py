@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from connectors.registry import AGENCY_IDS
@@ -23,8 +22,11 @@ from observability.metrics import Metrics
 from sandbox import FaultSpec
 from server import HEALTH_BOOK, METRICS, create_app
 from settings import Settings
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import running_gateway
+from tests.support.redis_topologies import every_topology
+
+redis_url = every_topology()  # the fleet's health book, on every topology
 
 PROBES = {"interval_s": 0.25, "timeout_s": 0.125}
 SLOW_REDIS_OK = {"redis_timeout_s": 2.0}
@@ -158,58 +160,58 @@ async def _instance(settings: Settings) -> AsyncIterator[web.Application]:
 @pytest.mark.redis
 async def test_two_gateways_on_one_redis_share_state_and_incidents(redis_url: str) -> None:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        async with (
-            running_gateway(
+    async with redis_client(redis_url) as client:
+        try:
+            async with (
+                running_gateway(
+                    probes=PROBES,
+                    redis_url=redis_url,
+                    cache_namespace=namespace,
+                    cache_key_secret="shared-by-both-instances",
+                    cache_timeout_s=2,
+                    health=SLOW_REDIS_OK,
+                ) as gw,
+                _instance(gw.settings) as second,
+            ):
+                books = [gw.app[HEALTH_BOOK], second[HEALTH_BOOK]]
+                both = [gw.app[METRICS], second[METRICS]]
+                await gw.sandbox.set_fault("tax", "down")
+
+                async def down_on_both() -> bool:
+                    return [await _states(b, "tax") for b in books] == [[DOWN], [DOWN]] and all(
+                        _gauge(m, "panjereh_agency_up", agency="tax") == 0 for m in both
+                    )
+
+                await _until(down_on_both, "tax DOWN on both instances")
+                first_list, second_list = [await b.incidents(None, 10) for b in books]
+                # the same open incident (its counts grow each tick: compare what does not)
+                assert [(i.id, i.started_at, i.worst) for i in first_list] == [
+                    (i.id, i.started_at, i.worst) for i in second_list
+                ]
+                assert len(first_list) == 1 and set(first_list[0].failures) == {Failure.REFUSED}
+                await gw.sandbox.clear_fault("tax")
+
+                async def up_on_both() -> bool:
+                    return [await _states(b, "tax") for b in books] == [[UP], [UP]] and all(
+                        _gauge(m, "panjereh_agency_state", agency="tax", state="UP") == 1
+                        for m in both
+                    )
+
+                await _until(up_on_both, "tax UP on both instances")
+                first_list, second_list = [await b.incidents("tax", 10) for b in books]
+                assert first_list == second_list
+                [incident] = first_list
+                assert incident.ended_at is not None and incident.worst is DOWN
+
+            # both stopped: an instance started afterwards reads the same history back
+            async with running_gateway(
                 probes=PROBES,
                 redis_url=redis_url,
                 cache_namespace=namespace,
                 cache_key_secret="shared-by-both-instances",
                 cache_timeout_s=2,
                 health=SLOW_REDIS_OK,
-            ) as gw,
-            _instance(gw.settings) as second,
-        ):
-            books = [gw.app[HEALTH_BOOK], second[HEALTH_BOOK]]
-            both = [gw.app[METRICS], second[METRICS]]
-            await gw.sandbox.set_fault("tax", "down")
-
-            async def down_on_both() -> bool:
-                return [await _states(b, "tax") for b in books] == [[DOWN], [DOWN]] and all(
-                    _gauge(m, "panjereh_agency_up", agency="tax") == 0 for m in both
-                )
-
-            await _until(down_on_both, "tax DOWN on both instances")
-            first_list, second_list = [await b.incidents(None, 10) for b in books]
-            # the same open incident (its counts grow each tick: compare what does not)
-            assert [(i.id, i.started_at, i.worst) for i in first_list] == [
-                (i.id, i.started_at, i.worst) for i in second_list
-            ]
-            assert len(first_list) == 1 and set(first_list[0].failures) == {Failure.REFUSED}
-            await gw.sandbox.clear_fault("tax")
-
-            async def up_on_both() -> bool:
-                return [await _states(b, "tax") for b in books] == [[UP], [UP]] and all(
-                    _gauge(m, "panjereh_agency_state", agency="tax", state="UP") == 1 for m in both
-                )
-
-            await _until(up_on_both, "tax UP on both instances")
-            first_list, second_list = [await b.incidents("tax", 10) for b in books]
-            assert first_list == second_list
-            [incident] = first_list
-            assert incident.ended_at is not None and incident.worst is DOWN
-
-        # both stopped: an instance started afterwards reads the same history back
-        async with running_gateway(
-            probes=PROBES,
-            redis_url=redis_url,
-            cache_namespace=namespace,
-            cache_key_secret="shared-by-both-instances",
-            cache_timeout_s=2,
-            health=SLOW_REDIS_OK,
-        ) as restarted:
-            assert await restarted.app[HEALTH_BOOK].incidents("tax", 10) == [incident]
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+            ) as restarted:
+                assert await restarted.app[HEALTH_BOOK].incidents("tax", 10) == [incident]
+        finally:
+            await delete_namespace(client, namespace)

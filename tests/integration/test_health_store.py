@@ -32,6 +32,7 @@ from observability.agency_health.store import (
 from observability.agency_health.tally import Shares, Tally
 from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
 from tests.support.health import T0
+from tests.support.redis_topologies import TOPOLOGIES, every_topology, topology_url
 from tests.support.scripted_transport import Clock
 
 MINUTE = int(T0 // 60)
@@ -57,14 +58,17 @@ def _incident(n: int, agency: str = "water") -> Incident:
     )
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+redis_url = every_topology()
+
+
+@pytest.fixture(params=["memory", *(pytest.param(t, marks=pytest.mark.redis) for t in TOPOLOGIES)])
 async def store(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[HealthStore]:
     if request.param == "memory":
         yield MemoryHealthStore(max_incidents=5, clock=Clock(T0))
         return
-    url = request.getfixturevalue("redis_url")  # sync: an async fixture cannot be asked here
+    url = topology_url(request, request.param)  # single Redis, Cluster or Sentinel
     cache = RedisCache.from_url(url, socket_timeout=2.0)
     namespace = unique_namespace()
     try:
