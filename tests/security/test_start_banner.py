@@ -89,7 +89,7 @@ async def test_production_prints_neither_a_national_code_nor_a_token(tmp_path: P
             "path": str(tmp_path / "audit.jsonl"),
             "key_secret": "audit-key-of-the-banner-test-32-bytes-or-more",
         },
-        "probes": {"enabled": False},
+        "probes": {"interval_s": 2, "timeout_s": 0.5},  # production probes; port 9 refuses at once
     }
     agencies = json.dumps({agency: "http://127.0.0.1:9" for agency in AGENCY_IDS})  # none answers
     out = await _stdout_of_a_start(**_environment(settings), PANJEREH_AGENCY_URLS=agencies)
