@@ -1,0 +1,579 @@
+"""`python -m bench.redis_ops`: what each kind of request costs Redis and the agencies, counted.
+
+The capacity model (bench/capacity.py, docs/capacity.md) needs Redis commands per request and
+agency calls per request, and those are counted here rather than read off the code: every
+subsystem that shares state (data cache and its singleflight leases, response cache, rate
+limits, audit stream and access index, health book, probes, circuit overrides, maintenance)
+adds its own commands, and they change as the code does.
+
+    load (this process) ──▶ gateway ──▶ sandbox agencies (latency 0)
+                               └──▶ private redis-server (its counters ours alone)
+
+The gateway runs as in production except that the citizen rate limits are raised, keeping
+their shape (the same windows, so the same Redis commands per request): one persona sends
+hundreds of requests. Each phase sends `--requests` requests, `--concurrency` at a time, and
+is read as the difference of `INFO commandstats`, `INFO stats` (bytes), the CPU of the
+redis-server and of the gateway, and the sandbox's call counters across it, less what the same
+time costs at rest (`idle`, measured first: probes, health book, followers). A second pass of
+the same phases runs under `MONITOR` to say which subsystem sent each command (by key family);
+it is kept apart because MONITOR costs Redis CPU.
+
+Phases (`me` is the full citizen query, `home` the home screen, tests/integration/queries.py):
+
+    me-cold / home-cold   a citizen never seen before on every request: every agency asked
+    me-hot / home-hot     the complete persona, the same body: response-cache hits
+    me-warm / home-warm   the complete persona, each body with an extra variable of its own: a
+                          response-cache miss, the query executed from cached agency data (the
+                          document from the parser's cache), the answer kept
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.load import error_kind
+from bench.processes import HOST, ROOT, Child, Children, free_port, start_gateway, start_sandbox
+
+if str(ROOT) not in sys.path:  # the queries live in tests/, which is not installed
+    sys.path.insert(0, str(ROOT))
+
+PHASES = ("me-cold", "me-hot", "me-warm", "home-cold", "home-hot", "home-warm")
+NAMESPACE = "cap"
+# The default limits' shape (two request windows, one lookup window, one Shahkar window) with
+# values no benchmark reaches: Redis sees the same commands, nothing is refused.
+LIMITS_ENV = {
+    "PANJEREH_RATE_LIMITS__CITIZEN__REQUESTS": "1000000/minute;1000000/second",
+    "PANJEREH_RATE_LIMITS__CITIZEN__LOOKUPS": "10000000/minute",
+    "PANJEREH_RATE_LIMITS__CITIZEN__SHAHKAR": "1000000/minute",
+}
+MOBILE = "09121234567"  # the complete persona's own number, as in `python -m bench`
+_MONITOR_ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- what is sent ----------------------------------------------------------------------------
+
+
+def _body(query: str, variables: Mapping[str, str] | None, tag: int | None = None) -> bytes:
+    """The request body; with a `tag`, an extra variable the query does not declare (ignored
+    by GraphQL, part of the response-cache key): the same document, parsed and validated from
+    the caches, but a response-cache miss."""
+    document: dict[str, Any] = {"query": query}
+    extra = {} if tag is None else {"tag": str(tag)}
+    if variables or extra:
+        document["variables"] = {**(variables or {}), **extra}
+    return json.dumps(document).encode()
+
+
+@dataclass
+class Requests:
+    """The bodies and tokens of one phase, one per request, built before the phase starts."""
+
+    url: str
+    items: list[tuple[bytes, dict[str, str]]]
+
+
+class Citizens:
+    """Tokens of citizens never used before in the run, and the complete persona's."""
+
+    def __init__(self) -> None:
+        from auth.tokens import TokenIssuer
+        from sandbox import PERSONAS, sample_national_codes
+        from settings import Settings
+
+        self._issuer = TokenIssuer.from_settings(Settings())
+        self._sample = sample_national_codes
+        self._used = 0
+        self.complete = self._headers(PERSONAS["complete"])
+
+    def _headers(self, code: str) -> dict[str, str]:
+        token = self._issuer.citizen(code)
+        return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def fresh(self, count: int) -> list[dict[str, str]]:
+        codes = self._sample(self._used + count)[self._used :]
+        self._used += count
+        return [self._headers(code) for code in codes]
+
+
+def phase_requests(phase: str, count: int, urls: Mapping[str, str], citizens: Citizens) -> Requests:
+    from tests.integration.queries import HOME, ME
+
+    query, variables = (ME, {"mobile": MOBILE}) if phase.startswith("me") else (HOME, None)
+    url = f"{urls['gateway']}/graphql"
+    if phase.endswith("cold"):
+        body = _body(query, variables)
+        return Requests(url, [(body, headers) for headers in citizens.fresh(count)])
+    if phase.endswith("hot"):
+        body = _body(query, variables)
+        return Requests(url, [(body, citizens.complete)] * count)
+    tag = int(time.time() * 1000)  # distinct from every earlier pass's bodies
+    return Requests(
+        url, [(_body(query, variables, tag + n), citizens.complete) for n in range(count)]
+    )
+
+
+async def send(
+    session: aiohttp.ClientSession, requests: Requests, concurrency: int
+) -> tuple[float, Counter[str]]:
+    """Every request, `concurrency` at a time; the seconds taken and the error kinds seen
+    (NOT_FOUND of generated citizens included: they are answers, counted apart later)."""
+    errors: Counter[str] = Counter()
+    queue = iter(requests.items)
+
+    async def worker() -> None:
+        for body, headers in queue:
+            async with session.post(requests.url, data=body, headers=headers) as response:
+                text = await response.read()
+            if response.status != 200:
+                errors[f"HTTP {response.status}"] += 1
+                continue
+            for error in json.loads(text).get("errors") or []:
+                errors[error_kind(error)] += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.monotonic() - started, errors
+
+
+# --- what is read ----------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Cumulative counters at one moment."""
+
+    at: float
+    commands: Counter[str]
+    net_in: int
+    net_out: int
+    used_memory: int
+    redis_cpu_s: float
+    gateway_cpu_s: float
+    agency_calls: Counter[str]
+    cache_errors: float
+
+    def minus(self, before: Snapshot) -> Delta:
+        return Delta(
+            seconds=self.at - before.at,
+            commands=Counter({k: n for k, n in (self.commands - before.commands).items() if n > 0}),
+            net_in=self.net_in - before.net_in,
+            net_out=self.net_out - before.net_out,
+            used_memory=self.used_memory - before.used_memory,
+            redis_cpu_s=self.redis_cpu_s - before.redis_cpu_s,
+            gateway_cpu_s=self.gateway_cpu_s - before.gateway_cpu_s,
+            agency_calls=Counter(
+                {k: n for k, n in (self.agency_calls - before.agency_calls).items() if n > 0}
+            ),
+            cache_errors=self.cache_errors - before.cache_errors,
+        )
+
+
+@dataclass
+class Delta:
+    seconds: float
+    commands: Counter[str]
+    net_in: int
+    net_out: int
+    used_memory: int
+    redis_cpu_s: float
+    gateway_cpu_s: float
+    agency_calls: Counter[str]
+    cache_errors: float
+    families: Counter[str] = field(default_factory=Counter)
+
+
+def _info(port: int, section: str) -> dict[str, str]:
+    done = subprocess.run(
+        ["redis-cli", "-h", HOST, "-p", str(port), "info", section],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    pairs = (line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def command_counts(info: Mapping[str, str]) -> Counter[str]:
+    """`cmdstat_get: calls=12,usec=…` lines → {"get": 12, …}."""
+    counts: Counter[str] = Counter()
+    for key, value in info.items():
+        if key.startswith("cmdstat_"):
+            fields = dict(part.split("=", 1) for part in value.split(","))
+            counts[key.removeprefix("cmdstat_")] = int(fields["calls"])
+    return counts
+
+
+async def snapshot(
+    port: int,
+    children: Mapping[str, Child],
+    session: aiohttp.ClientSession,
+    urls: Mapping[str, str],
+) -> Snapshot:
+    async with session.get(f"{urls['admin']}/agencies") as response:
+        agencies = await response.json()
+    async with session.get(f"{urls['gateway']}/metrics") as response:
+        metrics = await response.text()
+    stats, memory = _info(port, "stats"), _info(port, "memory")
+    return Snapshot(
+        at=time.monotonic(),
+        commands=command_counts(_info(port, "commandstats")),
+        net_in=int(stats["total_net_input_bytes"]),
+        net_out=int(stats["total_net_output_bytes"]),
+        used_memory=int(memory["used_memory"]),
+        redis_cpu_s=children["redis"].cpu_seconds() or 0.0,
+        gateway_cpu_s=children["gateway"].cpu_seconds() or 0.0,
+        agency_calls=Counter({name: int(a["calls"]) for name, a in agencies.items()}),
+        cache_errors=cache_backend_errors(metrics),
+    )
+
+
+def cache_backend_errors(exposition: str) -> float:
+    """The gateway's `panjereh_cache_backend_errors_total`, all backends: a phase during which
+    it grew was partly served from the in-memory fallback, so Redis saw fewer commands."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == "panjereh_cache_backend_errors"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def family_of(args: Sequence[str], namespaces: Sequence[str], agencies: Sequence[str]) -> str:
+    """Which subsystem a command served, from the first argument in one of our namespaces:
+    `cap:tax:tax-record:<hmac>` → `agency-data`, `…:lease` → `lease`, `cap:response:…` →
+    `response`, `cap:ratelimit/…` → `ratelimit`, and so on; `other` when no key is ours."""
+    for arg in args[1:]:
+        for namespace in namespaces:
+            if not arg.startswith(namespace) or len(arg) == len(namespace):
+                continue
+            rest = arg[len(namespace) :]
+            if rest[0] not in ":/":
+                continue
+            head = re.split(r"[:/]", rest[1:], maxsplit=1)[0]
+            if head in agencies:
+                return "lease" if arg.endswith(":lease") else "agency-data"
+            return head or "other"
+    return "other"
+
+
+def parse_monitor_line(line: str) -> list[str] | None:
+    """`1700000000.1 [0 127.0.0.1:5555] "GET" "key"` → ["get", "key"]; None for other lines."""
+    if "] " not in line:
+        return None
+    args = _MONITOR_ARG.findall(line.split("] ", 1)[1])
+    if not args:
+        return None
+    return [args[0].lower(), *args[1:]]
+
+
+class Monitor:
+    """`redis-cli monitor` into a file, read back as key families per phase."""
+
+    def __init__(self, port: int, path: Path) -> None:
+        self._path = path
+        self._file = path.open("w", encoding="utf-8")
+        self._proc = subprocess.Popen(
+            ["redis-cli", "-h", HOST, "-p", str(port), "monitor"],
+            stdout=self._file,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> list[str]:
+        self._proc.terminate()
+        self._proc.wait(10)
+        self._file.close()
+        lines = self._path.read_text(encoding="utf-8", errors="replace").splitlines()
+        self._path.unlink()  # values of cached answers are in it
+        return lines
+
+
+def families(
+    lines: Sequence[str], namespaces: Sequence[str], agencies: Sequence[str]
+) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for line in lines:
+        args = parse_monitor_line(line)
+        if args is None:
+            continue
+        # A command run by a script (`[0 lua]`) is the script's own: the EVAL line counts.
+        if line.split("] ", 1)[0].endswith(" lua"):
+            continue
+        counts[f"{family_of(args, namespaces, agencies)} {args[0]}"] += 1
+    return counts
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def per_request(delta: Delta, idle: Delta, requests: int) -> dict[str, Any]:
+    """A phase's figures per request, with what the same seconds cost at rest taken off."""
+    share = delta.seconds / idle.seconds if idle.seconds else 0.0
+
+    def net(value: float, rest: float) -> float:
+        return round(max(0.0, value - rest * share) / requests, 3)
+
+    commands = {
+        name: net(n, idle.commands.get(name, 0)) for name, n in sorted(delta.commands.items())
+    }
+    commands = {name: n for name, n in commands.items() if n > 0}
+    calls = {
+        name: net(n, idle.agency_calls.get(name, 0))
+        for name, n in sorted(delta.agency_calls.items())
+    }
+    return {
+        "requests": requests,
+        "seconds": round(delta.seconds, 3),
+        "redis_commands": round(sum(commands.values()), 3),
+        "redis_commands_by_name": commands,
+        "redis_bytes_in": net(delta.net_in, idle.net_in),
+        "redis_bytes_out": net(delta.net_out, idle.net_out),
+        "redis_cpu_ms": round(
+            1000 * max(0.0, delta.redis_cpu_s - idle.redis_cpu_s * share) / requests, 4
+        ),
+        "gateway_cpu_ms": round(
+            1000 * max(0.0, delta.gateway_cpu_s - idle.gateway_cpu_s * share) / requests, 3
+        ),
+        "agency_calls": round(sum(calls.values()), 3),
+        "agency_calls_by_agency": {name: n for name, n in calls.items() if n > 0},
+        "cache_backend_errors": delta.cache_errors,
+        "redis_memory_bytes_added": round(delta.used_memory / requests),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from sandbox import AGENCY_IDS
+
+    citizens = Citizens()
+    load_before = os.getloadavg()
+    with Children(log) as children:
+        port = free_port()
+        redis = children.start(
+            "redis",
+            ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly",
+             "no"],
+        )  # fmt: skip
+        _wait_redis(port, redis)
+        log(f"redis-server on {port}; starting sandbox and gateways")
+        _, agencies, admin = start_sandbox(children, (0, 0))
+        env = {
+            "REDIS_URL": f"redis://{HOST}:{port}/0",
+            "PANJEREH_CACHE_NAMESPACE": NAMESPACE,
+            **LIMITS_ENV,
+        }
+        gateway, url = start_gateway(children, agencies, env=env)
+        urls = {"gateway": url, "admin": admin}
+        procs = {"redis": redis, "gateway": gateway}
+        timeout = aiohttp.ClientTimeout(total=60)
+        connector = aiohttp.TCPConnector(limit=args.concurrency)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            for phase in ("me-hot", "home-hot"):
+                await _prime(session, phase, urls, citizens)
+            await asyncio.sleep(1.0)
+            log(f"idle: {args.idle_s:g} s with no requests")
+            before = await snapshot(port, procs, session, urls)
+            await asyncio.sleep(args.idle_s)
+            idle = (await snapshot(port, procs, session, urls)).minus(before)
+            figures: dict[str, Any] = {}
+            errors: dict[str, dict[str, int]] = {}
+            for phase in PHASES:
+                requests = phase_requests(phase, args.requests, urls, citizens)
+                await _prime(session, phase, urls, citizens)
+                log(f"{phase}: {args.requests} requests, {args.concurrency} at a time")
+                before = await snapshot(port, procs, session, urls)
+                _, seen = await send(session, requests, args.concurrency)
+                delta = (await snapshot(port, procs, session, urls)).minus(before)
+                figures[phase] = per_request(delta, idle, args.requests)
+                errors[phase] = dict(seen.most_common())
+                if phase == "me-cold":  # before any other citizen is in the cache
+                    memory = key_memory(port, NAMESPACE, AGENCY_IDS)
+            log("the same phases again under MONITOR, to say which subsystem sent what")
+            monitored: dict[str, dict[str, float]] = {}
+            for phase in PHASES:
+                count = args.monitor_requests
+                requests = phase_requests(phase, count, urls, citizens)
+                await _prime(session, phase, urls, citizens)
+                monitor = Monitor(port, Path(children.state_dir) / f"monitor-{phase}.txt")
+                await asyncio.sleep(0.2)  # MONITOR attached before the first request
+                await send(session, requests, args.concurrency)
+                await asyncio.sleep(0.2)
+                lines = monitor.stop()
+                seen_families = families(lines, [NAMESPACE], AGENCY_IDS)
+                monitored[phase] = {
+                    name: round(n / count, 3) for name, n in sorted(seen_families.items())
+                }
+    return {
+        "idle_per_second": {
+            "redis_commands": round(sum(idle.commands.values()) / idle.seconds, 3),
+            "redis_commands_by_name": {
+                name: round(n / idle.seconds, 3) for name, n in sorted(idle.commands.items())
+            },
+            "redis_cpu_ms": round(1000 * idle.redis_cpu_s / idle.seconds, 3),
+            "agency_calls": round(sum(idle.agency_calls.values()) / idle.seconds, 3),
+            "gateway_cpu_ms": round(1000 * idle.gateway_cpu_s / idle.seconds, 3),
+        },
+        "phases": figures,
+        "monitored_per_request": monitored,
+        "errors": errors,
+        "redis_memory_after_me_cold": {
+            "citizens": args.requests + 1,  # me-cold's and the complete persona
+            "by_family": memory,
+        },
+        "parameters": {
+            "requests": args.requests,
+            "monitor_requests": args.monitor_requests,
+            "concurrency": args.concurrency,
+            "idle_s": args.idle_s,
+            "sandbox_latency_ms": [0, 0],
+            "rate_limits": LIMITS_ENV,
+        },
+        "load_average": {"start": load_before, "end": os.getloadavg()},
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+async def _prime(
+    session: aiohttp.ClientSession, phase: str, urls: Mapping[str, str], citizens: Citizens
+) -> None:
+    """Before a hot or warm phase, the complete persona's answer and agency data fresh in the
+    cache (the earlier phases may have outlasted the response cache's 30 s)."""
+    if not phase.endswith("cold"):
+        hot = phase.replace("warm", "hot")
+        await send(session, phase_requests(hot, 2, urls, citizens), 1)
+
+
+def _wait_redis(port: int, redis: Child) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            ["redis-cli", "-h", HOST, "-p", str(port), "ping"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        if done.stdout.strip() == "PONG":
+            return
+        if redis.proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise RuntimeError(f"redis-server on port {port} did not answer PING")
+
+
+def key_memory(port: int, namespace: str, agencies: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Keys and `MEMORY USAGE` bytes per key family of one gateway's namespace (leases and
+    agency data apart), after the phases: what one citizen's answers hold in Redis."""
+    done = subprocess.run(
+        ["redis-cli", "-h", HOST, "-p", str(port), "--scan", "--pattern", f"{namespace}:*"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    keys = done.stdout.split()
+    script = "\n".join(f"MEMORY USAGE {key}" for key in keys) + "\n"
+    sized = subprocess.run(
+        ["redis-cli", "-h", HOST, "-p", str(port)],
+        input=script,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.split()
+    table: dict[str, dict[str, Any]] = {}
+    for key, size in zip(keys, sized, strict=True):
+        parts = key.split(":")
+        family = parts[1] if parts[1] in agencies else re.split(r"[/]", parts[1])[0]
+        row = table.setdefault(family, {"keys": 0, "bytes": 0})
+        row["keys"] += 1
+        row["bytes"] += int(size)
+    return dict(sorted(table.items()))
+
+
+def _summary(report: Mapping[str, Any]) -> Iterator[str]:
+    head = (
+        f"{'phase':<10} {'redis cmds':>10} {'bytes in':>9} {'bytes out':>9} {'redis cpu ms':>12} "
+        f"{'gateway cpu ms':>14} {'agency calls':>12}"
+    )
+    yield head
+    yield "-" * len(head)
+    for phase, row in report["phases"].items():
+        yield (
+            f"{phase:<10} {row['redis_commands']:>10.2f} {row['redis_bytes_in']:>9.0f} "
+            f"{row['redis_bytes_out']:>9.0f} {row['redis_cpu_ms']:>12.3f} "
+            f"{row['gateway_cpu_ms']:>14.2f} {row['agency_calls']:>12.2f}"
+        )
+    for phase, row in report["phases"].items():
+        if row["cache_backend_errors"]:
+            yield (
+                f"warning: {phase} had {row['cache_backend_errors']:.0f} failed Redis calls (the "
+                "gateway served from memory meanwhile): its Redis figures are low"
+            )
+    idle = report["idle_per_second"]
+    yield (
+        f"at rest: {idle['redis_commands']:.1f} commands/s and {idle['agency_calls']:.2f} agency "
+        f"calls/s for one gateway"
+    )
+    for phase, row in report["phases"].items():
+        commands = ", ".join(f"{k} {v:g}" for k, v in row["redis_commands_by_name"].items())
+        yield f"{phase}: {commands}"
+    for phase, row in report["monitored_per_request"].items():
+        yield f"{phase} by subsystem: " + ", ".join(f"{k} {v:g}" for k, v in row.items())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.redis_ops",
+        description="Count Redis commands, bytes and CPU, and agency calls, per kind of request.",
+    )
+    parser.add_argument("--requests", type=int, default=400, help="per phase (default 400)")
+    parser.add_argument(
+        "--monitor-requests", type=int, default=50, help="per phase under MONITOR (default 50)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="at a time (default 32, as `python -m bench`)"
+    )
+    parser.add_argument(
+        "--idle-s", type=float, default=15.0, help="seconds measured at rest (default 15)"
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = print) -> int:
+    args = _parser().parse_args(argv)
+    if min(args.requests, args.monitor_requests, args.concurrency) < 1 or args.idle_s <= 0:
+        log("--requests, --monitor-requests and --concurrency must be >= 1, --idle-s > 0")
+        return 2
+    report = asyncio.run(run(args))
+    for line in _summary(report):
+        out(line)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
