@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.capacity.inputs import ASSUMPTIONS_PATH, MEASURED_PATH, load_inputs, parse_override
+from bench.capacity.inputs import (
+    ASSUMPTIONS_PATH,
+    CPU_SOURCES,
+    MEASURED_PATH,
+    load_inputs,
+    parse_override,
+)
 from bench.capacity.model import plan
 from bench.capacity.report import as_json, lines
 
@@ -48,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         help="override one assumption (a TOML value), e.g. temperature_share="
         "'{hot = 0.2, warm = 0.4, cold = 0.4}'; repeatable",
     )
+    parser.add_argument(
+        "--gateway-cpu",
+        choices=sorted(CPU_SOURCES),
+        default="bench",
+        help="whose CPU per request: bin/bench's (default; rate limits off) or "
+        "bench.redis_ops' (rate limits on, as in production)",
+    )
     parser.add_argument("--measured", type=Path, default=MEASURED_PATH, help="measured inputs")
     parser.add_argument("--assumptions", type=Path, default=ASSUMPTIONS_PATH, help="assumed inputs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON")
@@ -62,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.outage_agency is not None:
         overrides.append(("outage_agency", args.outage_agency))
     try:
-        inputs, measured_doc, _ = load_inputs(args.measured, args.assumptions, overrides)
+        inputs, measured_doc, _ = load_inputs(
+            args.measured, args.assumptions, overrides, cpu=args.gateway_cpu
+        )
         if inputs.assumed.outage_agency not in inputs.limits.policies:
             known = ", ".join(inputs.limits.policies)
             raise ValueError(f"unknown agency {inputs.assumed.outage_agency!r}; one of {known}")
@@ -70,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         print(f"bench.capacity: {exc}", file=sys.stderr)
         return 2
-    for line in lines(result, inputs, measured_doc):
+    for line in lines(result, inputs, measured_doc, args.gateway_cpu):
         print(line)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from bench.capacity.model import (
 
 __all__ = [
     "ASSUMPTIONS_PATH",
+    "CPU_SOURCES",
     "MEASURED_PATH",
     "assumptions_from",
     "code_limits",
@@ -45,13 +46,20 @@ _COST_FIELDS = tuple(f.name for f in fields(Costs) if f.name != "agency_calls")
 _GIGABYTE = 1e9
 
 
-def measured_from(document: Mapping[str, Any]) -> Measured:
-    """`Measured` from measured.toml's tables; a missing kind or figure raises KeyError."""
+CPU_SOURCES = {"bench": "gateway_cpu_ms", "redis-ops": "gateway_cpu_ms_redis_ops"}
+"""Which measurement of gateway CPU per request the plan uses: `bin/bench`'s (the default), or
+`bench.redis_ops`' (rate limits on, as in production)."""
+
+
+def measured_from(document: Mapping[str, Any], cpu: str = "bench") -> Measured:
+    """`Measured` from measured.toml's tables, gateway CPU from the `cpu` source (see
+    `CPU_SOURCES`); a missing kind or figure raises KeyError."""
     costs: dict[str, Costs] = {}
     for q in QUERIES:
         for t in TEMPERATURES:
             kind = f"{q}-{t}"
-            row = document["costs"][kind]
+            row = {**document["costs"][kind]}
+            row["gateway_cpu_ms"] = row[CPU_SOURCES[cpu]]
             costs[kind] = Costs(
                 **{name: float(row[name]) for name in _COST_FIELDS},
                 agency_calls={k: float(v) for k, v in row.get("agency_calls", {}).items()},
@@ -122,12 +130,13 @@ def load_inputs(
     measured: Path = MEASURED_PATH,
     assumptions: Path = ASSUMPTIONS_PATH,
     overrides: Sequence[tuple[str, Any]] = (),
+    cpu: str = "bench",
 ) -> tuple[Inputs, dict[str, Any], dict[str, Any]]:
     """The model's inputs, and the two documents (for the report's sources and reasons)."""
     measured_doc = tomllib.loads(measured.read_text(encoding="utf-8"))
     assumed_doc = tomllib.loads(assumptions.read_text(encoding="utf-8"))
     inputs = Inputs(
-        measured=measured_from(measured_doc),
+        measured=measured_from(measured_doc, cpu),
         assumed=assumptions_from(assumed_doc, dict(overrides)),
         limits=code_limits(),
     )

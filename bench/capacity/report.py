@@ -24,7 +24,9 @@ def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Iterator[str]:
         yield fmt.format(*row)
 
 
-def lines(plan: Plan, inputs: Inputs, measured_doc: Mapping[str, Any]) -> Iterator[str]:
+def lines(
+    plan: Plan, inputs: Inputs, measured_doc: Mapping[str, Any], cpu_source: str = "bench"
+) -> Iterator[str]:
     a, m, p = inputs.assumed, inputs.measured, plan.peak
     yield "PEAK (assumed factors on the seeds' figures)"
     yield (
@@ -41,7 +43,7 @@ def lines(plan: Plan, inputs: Inputs, measured_doc: Mapping[str, Any]) -> Iterat
     )
     yield f"  ÷ 3600 × {a.burst_factor:g} burst = {_n(p.rps)} requests/s at peak"
     yield ""
-    yield "COST PER REQUEST (measured) and the assumed mix"
+    yield (f"COST PER REQUEST (measured; gateway CPU from {cpu_source}) and the assumed mix")
     rows = []
     for q in QUERIES:
         for t in TEMPERATURES:
