@@ -29,6 +29,7 @@ __all__ = [
     "AgencyLoad",
     "Assumptions",
     "Costs",
+    "Failing",
     "Inputs",
     "Limit",
     "Limits",
@@ -165,13 +166,23 @@ class Outage:
     redis_utilisation: float
     calls_per_s: Mapping[str, float]
     """Every agency's calls/s during the outage (the failed one: once its breaker is open)."""
+    hang: Failing
+    refused: Failing
+    held_per_process: float
+    """Requests per process waiting on a hanging agency while its breaker is closed."""
+
+
+@dataclass(frozen=True)
+class Failing:
+    """How hard the failed agency is called, fleet-wide, when it fails one way."""
+
     closed_attempts_per_s: float
-    """The failed agency, fleet-wide, while breakers are still closed (its first seconds)."""
-    attempts_bound: str
+    """While breakers are still closed (the outage's first seconds)."""
+    bound: str
+    """What bounds those attempts: the attempt limit, the retry budget or the bulkhead."""
     seconds_to_open: float
     open_attempts_per_s: float
-    held_per_process: float
-    """Requests per process waiting on the failed agency while its breaker is closed."""
+    """Once open: half-open probes, and the health probes."""
 
 
 @dataclass(frozen=True)
@@ -464,18 +475,8 @@ def _outage(
     calls = {name: p.rps * n + probes for name, n in per_request.items()}
 
     logical = p.rps * per_request[agency] / processes  # calls a process wants to make
-    budget = policy.retry_budget
-    bounds = {
-        "attempt limit": policy.max_attempts * logical,
-        "retry budget": (1 + budget.ratio) * logical + budget.min_retries / budget.window_s,
-        "bulkhead": policy.max_concurrent / policy.timeout,
-    }
-    bound = min(bounds, key=lambda name: bounds[name])
-    attempts = bounds[bound]
-    breaker = policy.breaker
-    seconds_to_open = policy.timeout + breaker.min_calls / attempts if attempts else math.inf
-    open_per_process = breaker.probe_calls / (breaker.open_s + policy.timeout)
-    calls[agency] = processes * open_per_process + probes
+    hang = _failing(policy, logical, processes, probes, hangs=True)
+    calls[agency] = hang.open_attempts_per_s
     return Outage(
         agency=agency,
         queries_hit=hit,
@@ -486,9 +487,30 @@ def _outage(
         redis_cores=redis_cores,
         redis_utilisation=redis_cores / shards,
         calls_per_s=calls,
-        closed_attempts_per_s=processes * attempts,
-        attempts_bound=bound,
-        seconds_to_open=seconds_to_open,
-        open_attempts_per_s=processes * open_per_process + probes,
+        hang=hang,
+        refused=_failing(policy, logical, processes, probes, hangs=False),
         held_per_process=logical * policy.timeout,
+    )
+
+
+def _failing(
+    policy: AgencyPolicy, logical: float, processes: int, probes: float, *, hangs: bool
+) -> Failing:
+    """Attempts on an agency that hangs (each attempt holds a bulkhead slot for the timeout and
+    has its verdict then) or refuses at once (slots freed at once, verdicts at once)."""
+    budget, breaker = policy.retry_budget, policy.breaker
+    bounds = {
+        "attempt limit": policy.max_attempts * logical,
+        "retry budget": (1 + budget.ratio) * logical + budget.min_retries / budget.window_s,
+    }
+    if hangs:
+        bounds["bulkhead"] = policy.max_concurrent / policy.timeout
+    bound = min(bounds, key=lambda name: bounds[name])
+    attempts = bounds[bound]
+    wait = policy.timeout if hangs else 0.0  # until an attempt has its verdict
+    return Failing(
+        closed_attempts_per_s=processes * attempts,
+        bound=bound,
+        seconds_to_open=wait + breaker.min_calls / attempts if attempts else math.inf,
+        open_attempts_per_s=processes * breaker.probe_calls / (breaker.open_s + wait) + probes,
     )

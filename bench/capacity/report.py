@@ -145,8 +145,9 @@ def lines(
 def _outage_lines(plan: Plan, inputs: Inputs) -> Iterator[str]:
     a, o = inputs.assumed, plan.outage
     policy = inputs.limits.policies[o.agency]
+    normal = {x.agency: x.calls_per_s for x in plan.agencies}
     yield (
-        f"OUTAGE: {o.agency} hangs for longer than its fresh window, at peak "
+        f"OUTAGE: {o.agency} fails for longer than its fresh window, at peak "
         f"(timeout {policy.timeout:g} s, {policy.max_attempts} attempts, bulkhead "
         f"{policy.max_concurrent}, breaker opens at {policy.breaker.failure_rate:.0%} of "
         f"≥ {policy.breaker.min_calls} calls, open {policy.breaker.open_s:g} s)"
@@ -166,13 +167,17 @@ def _outage_lines(plan: Plan, inputs: Inputs) -> Iterator[str]:
         f"  Redis: {o.redis_cores:.2f} cores = {o.redis_utilisation:.0%} of a core per shard "
         f"(normal {plan.redis_cores / plan.redis_shards:.0%})"
     )
+    for kind, f in (("hangs", o.hang), ("refuses at once", o.refused)):
+        yield (
+            f"  {o.agency} itself, if it {kind}: while breakers are closed (about "
+            f"{f.seconds_to_open:.1f} s) at most {_n(f.closed_attempts_per_s)} attempts/s "
+            f"fleet-wide (bound: {f.bound}; normal {_n(normal[o.agency])} calls/s); once open "
+            f"{f.open_attempts_per_s:.2f} attempts/s (half-open and health probes)"
+        )
     yield (
-        f"  {o.agency} itself: while breakers are closed (about {o.seconds_to_open:.1f} s) at most "
-        f"{_n(o.closed_attempts_per_s)} attempts/s fleet-wide (bound: {o.attempts_bound}), "
-        f"about {o.held_per_process:.0f} requests per process waiting on it; once open "
-        f"{o.open_attempts_per_s:.2f} attempts/s (half-open probes and health probes)"
+        f"  while a hanging {o.agency}'s breakers are closed, about {o.held_per_process:.0f} "
+        f"requests per process wait on it (its timeout, {policy.timeout:g} s, each)"
     )
-    normal = {x.agency: x.calls_per_s for x in plan.agencies}
     rows = [
         (agency, _n(normal[agency], 1), _n(calls, 1), f"{calls - normal[agency]:+,.1f}")
         for agency, calls in sorted(o.calls_per_s.items(), key=lambda kv: -normal[kv[0]])

@@ -192,23 +192,34 @@ def test_one_agency_out() -> None:
     assert o.redis_cores == _approx(0.296)
     assert o.redis_utilisation == _approx(0.074)
     assert o.calls_per_s["A"] == _approx(300 + 1 / 15)  # the others: exactly as before
-    # B while closed: a process wants 1200 × .25 / 22 = 13.64 calls/s; bounds: 3 attempts
-    # 40.9/s, budget 1.2 × 13.64 + 5/10 = 16.86/s, bulkhead 32 slots / 3 s = 10.67/s.
-    assert o.attempts_bound == "bulkhead"
-    assert o.closed_attempts_per_s == _approx(22 * 32 / 3)
-    assert o.seconds_to_open == _approx(3 + 10 / (32 / 3))
+    # B hanging, while closed: a process wants 1200 × .25 / 22 = 13.64 calls/s; bounds: 3
+    # attempts 40.9/s, budget 1.2 × 13.64 + 5/10 = 16.86/s, bulkhead 32 slots / 3 s = 10.67/s.
+    assert o.hang.bound == "bulkhead"
+    assert o.hang.closed_attempts_per_s == _approx(22 * 32 / 3)
+    assert o.hang.seconds_to_open == _approx(3 + 10 / (32 / 3))  # verdicts after the timeout
     assert o.held_per_process == _approx(1200 * 0.25 / 22 * 3)
     # open: 2 half-open probes per (15 s open + 3 s timeout) per process, + health probes
-    assert o.open_attempts_per_s == _approx(22 * 2 / 18 + 1 / 15)
+    assert o.hang.open_attempts_per_s == _approx(22 * 2 / 18 + 1 / 15)
     assert o.calls_per_s["B"] == _approx(22 * 2 / 18 + 1 / 15)
+    # B refusing at once: no slot held, so the retry budget bounds; verdicts at once
+    assert o.refused.bound == "retry budget"
+    assert o.refused.closed_attempts_per_s == _approx(22 * (1.2 * 1200 * 0.25 / 22 + 0.5))
+    assert o.refused.seconds_to_open == _approx(10 / (1.2 * 1200 * 0.25 / 22 + 0.5))
+    assert o.refused.open_attempts_per_s == _approx(22 * 2 / 15 + 1 / 15)
 
 
-def test_retry_budget_bounds_a_wide_bulkhead() -> None:
+def test_retry_budget_bounds_a_wide_bulkhead_and_the_attempt_limit_a_generous_budget() -> None:
     policies = dict(LIMITS.policies)
     policies["B"] = policies["B"].replace(max_concurrent=1000)
     o = plan(Inputs(MEASURED, ASSUMED, _limits(policies))).outage
-    assert o.attempts_bound == "retry budget"
-    assert o.closed_attempts_per_s == _approx(22 * (1.2 * 1200 * 0.25 / 22 + 0.5))
+    assert o.hang.bound == "retry budget"
+    assert o.hang.closed_attempts_per_s == _approx(22 * (1.2 * 1200 * 0.25 / 22 + 0.5))
+    from connectors.pipeline.retry_budget import RetryBudgetPolicy
+
+    policies["B"] = policies["B"].replace(retry_budget=RetryBudgetPolicy(ratio=5.0))
+    o = plan(Inputs(MEASURED, ASSUMED, _limits(policies))).outage
+    assert o.hang.bound == "attempt limit"
+    assert o.hang.closed_attempts_per_s == _approx(3 * 1200 * 0.25)
 
 
 def test_shares_must_add_up() -> None:
