@@ -37,6 +37,7 @@ __all__ = [
     "Outage",
     "Peak",
     "Plan",
+    "agency_memory",
     "plan",
 ]
 
@@ -142,6 +143,8 @@ class AgencyLoad:
     bulkhead: int
     latency_limit_s: float
     """The agency latency at which this bulkhead fills before the CPU does."""
+    redis_bytes: float
+    """Its answers held in Redis for their windows."""
 
 
 @dataclass(frozen=True)
@@ -278,11 +281,12 @@ def plan(inputs: Inputs) -> Plan:
     redis_cpu_ms = _mean(w, m.costs, "redis_cpu_ms")
     redis_cores = (p.rps * redis_cpu_ms + processes * m.idle_redis_cpu_ms_per_s) / 1000
     shards_cpu = math.ceil(redis_cores / a.redis_target_utilisation)
-    memory = _redis_memory(inputs, p, w)
+    memory = _redis_memory(inputs, p)
     shards_memory = math.ceil(memory / a.redis_shard_memory_bytes)
 
     agencies = tuple(lim.policies)
     per_request = _calls_per_request(w, m.costs, agencies)
+    held = agency_memory(inputs, p)
     loads = tuple(
         _agency_load(
             agency,
@@ -291,6 +295,7 @@ def plan(inputs: Inputs) -> Plan:
             processes=processes,
             cpu_ms=cpu_ms,
             inputs=inputs,
+            redis_bytes=held[agency],
         )
         for agency in agencies
     )
@@ -328,15 +333,22 @@ def plan(inputs: Inputs) -> Plan:
     )
 
 
-def _redis_memory(inputs: Inputs, p: Peak, w: Mapping[str, float]) -> float:
-    """Agency answers held for their stale windows, plus answers the response cache keeps."""
+def agency_memory(inputs: Inputs, p: Peak) -> dict[str, float]:
+    """Bytes of each agency's answers held in Redis: the citizens seen within its longest
+    window (fresh or stale) times what one citizen's answers from it take."""
     m, a, lim = inputs.measured, inputs.assumed, inputs.limits
     daily = p.peak_day / a.requests_per_citizen_day
-    answers = sum(
-        citizens_within(_kept_s(lim.policies[agency]), daily, a.monthly_active_citizens)
+    return {
+        agency: citizens_within(_kept_s(policy), daily, a.monthly_active_citizens)
         * m.redis_bytes_per_citizen.get(agency, 0.0)
-        for agency in lim.policies
-    )
+        for agency, policy in lim.policies.items()
+    }
+
+
+def _redis_memory(inputs: Inputs, p: Peak) -> float:
+    """Agency answers held for their stale windows, plus answers the response cache keeps."""
+    m, a, lim = inputs.measured, inputs.assumed, inputs.limits
+    answers = sum(agency_memory(inputs, p).values())
     # Every request the response cache does not answer offers an answer, kept at most max-age.
     stored_per_s = p.rps * (1 - a.temperature_share["hot"])
     response_bytes = sum(a.query_share[q] * m.costs[f"{q}-hot"].response_bytes for q in QUERIES)
@@ -344,7 +356,14 @@ def _redis_memory(inputs: Inputs, p: Peak, w: Mapping[str, float]) -> float:
 
 
 def _agency_load(
-    agency: str, per_request: float, *, rps: float, processes: int, cpu_ms: float, inputs: Inputs
+    agency: str,
+    per_request: float,
+    *,
+    rps: float,
+    processes: int,
+    cpu_ms: float,
+    inputs: Inputs,
+    redis_bytes: float,
 ) -> AgencyLoad:
     a, lim = inputs.assumed, inputs.limits
     bulkhead = lim.policies[agency].max_concurrent
@@ -361,6 +380,7 @@ def _agency_load(
         in_flight_per_process=per_process * a.agency_latency_s,
         bulkhead=bulkhead,
         latency_limit_s=bulkhead / calls_at_full_cpu if calls_at_full_cpu else math.inf,
+        redis_bytes=redis_bytes,
     )
 
 

@@ -120,11 +120,12 @@ def lines(
             _n(x.in_flight_per_process, 1),
             str(x.bulkhead),
             "-" if x.calls_per_request == 0 else f"{x.latency_limit_s:.1f} s",
+            f"{x.redis_bytes / 1e9:,.1f}",
         )
         for x in sorted(plan.agencies, key=lambda x: -x.calls_per_s)
     ]
     head = ("agency", "calls/req", "calls/s", "per process/s", "in flight", "bulkhead",
-            "latency limit")  # fmt: skip
+            "latency limit", "Redis GB")  # fmt: skip
     yield from (f"  {line}" for line in _table(head, rows))
     yield ""
     yield "WHAT RUNS OUT FIRST (requests/s each resource lets through)"

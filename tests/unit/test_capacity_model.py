@@ -159,6 +159,8 @@ def test_agency_calls_and_bulkheads() -> None:
     # At 100 % CPU a process answers 1000 / 8.75 req/s, i.e. 28.57 calls/s to A: 32 slots
     # fill when a call takes 32 / 28.57 = 1.12 s.
     assert a.latency_limit_s == _approx(32 / (1000 / 8.75 * 0.25))
+    assert a.redis_bytes == _approx(10.8e9)  # a day's 10.8e6 citizens × 1000 B
+    assert b.redis_bytes == _approx(40e9)  # the month's 20e6 × 2000 B
 
 
 def test_what_runs_out_first() -> None:
