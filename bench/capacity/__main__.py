@@ -3,6 +3,7 @@
     python -m bench.capacity                       # the committed inputs
     python -m bench.capacity --peak-month 694e6 --set cpu_target_utilisation=0.5
     python -m bench.capacity --outage-agency civil-registry --json /tmp/plan.json
+    python -m bench.capacity --agency-policies '{"traffic-police": {"max_concurrent": 64}}'
 
 Measured figures come from bench/capacity/measured.toml, assumptions from assumptions.toml
 (docs/capacity.md explains both and how to measure again).
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         help="whose CPU per request: bin/bench's (default; rate limits off) or "
         "bench.redis_ops' (rate limits on, as in production)",
     )
+    parser.add_argument(
+        "--agency-policies",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help="policy overrides as PANJEREH_AGENCY_POLICIES takes them, e.g. "
+        '\'{"traffic-police": {"max_concurrent": 64}}\'',
+    )
     parser.add_argument("--measured", type=Path, default=MEASURED_PATH, help="measured inputs")
     parser.add_argument("--assumptions", type=Path, default=ASSUMPTIONS_PATH, help="assumed inputs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON")
@@ -76,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides.append(("outage_agency", args.outage_agency))
     try:
         inputs, measured_doc, _ = load_inputs(
-            args.measured, args.assumptions, overrides, cpu=args.gateway_cpu
+            args.measured,
+            args.assumptions,
+            overrides,
+            cpu=args.gateway_cpu,
+            policy_overrides=args.agency_policies,
         )
         if inputs.assumed.outage_agency not in inputs.limits.policies:
             known = ", ".join(inputs.limits.policies)

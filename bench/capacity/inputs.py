@@ -98,19 +98,26 @@ def assumptions_from(
     return Assumptions(**values)
 
 
-def code_limits() -> Limits:
-    """What the code configures: read from it, so the model follows the code."""
+def code_limits(policy_overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Limits:
+    """What the code configures: read from it, so the model follows the code. Policy overrides
+    take the form of `PANJEREH_AGENCY_POLICIES` (`{"tax": {"max_concurrent": 64}}`)."""
     from connectors.registry import CONNECTOR_CLASSES
     from observability.probe_settings import ProbeSettings
     from schema.response_cache.config import ResponseCacheConfig
     from server import AGENCY_POOL_LIMIT, AGENCY_POOL_PER_HOST
 
+    unknown = sorted(set(policy_overrides or {}) - set(CONNECTOR_CLASSES))
+    if unknown:
+        raise ValueError(f"no such agency: {', '.join(unknown)}")
     return Limits(
         pool_total=AGENCY_POOL_LIMIT,
         pool_per_host=AGENCY_POOL_PER_HOST,
         probe_interval_s=ProbeSettings().interval_s,
         response_max_age_s=ResponseCacheConfig().max_age_s,
-        policies={agency: cls.policy for agency, cls in CONNECTOR_CLASSES.items()},
+        policies={
+            agency: cls.policy.with_overrides((policy_overrides or {}).get(agency, {}))
+            for agency, cls in CONNECTOR_CLASSES.items()
+        },
     )
 
 
@@ -131,6 +138,7 @@ def load_inputs(
     assumptions: Path = ASSUMPTIONS_PATH,
     overrides: Sequence[tuple[str, Any]] = (),
     cpu: str = "bench",
+    policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[Inputs, dict[str, Any], dict[str, Any]]:
     """The model's inputs, and the two documents (for the report's sources and reasons)."""
     measured_doc = tomllib.loads(measured.read_text(encoding="utf-8"))
@@ -138,6 +146,6 @@ def load_inputs(
     inputs = Inputs(
         measured=measured_from(measured_doc, cpu),
         assumed=assumptions_from(assumed_doc, dict(overrides)),
-        limits=code_limits(),
+        limits=code_limits(policy_overrides),
     )
     return inputs, measured_doc, assumed_doc

@@ -7,6 +7,7 @@ to each assertion. A change to the model that changes a result fails here, with 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -269,6 +270,17 @@ def test_the_command_prints_the_plan(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "694,000,000 transactions" in printed
     assert '"pods"' in out.read_text()
     assert main(["--outage-agency", "nowhere"]) == 2
+    assert main(["--agency-policies", '{"nowhere": {"max_concurrent": 64}}']) == 2
+
+
+def test_policy_overrides_reach_the_plan() -> None:
+    """What ops would set in PANJEREH_AGENCY_POLICIES changes the bulkhead the plan uses."""
+    wide = '{"traffic-police": {"max_concurrent": 64}}'
+    inputs, _, _ = load_inputs(policy_overrides=json.loads(wide))
+    assert inputs.limits.policies["traffic-police"].max_concurrent == 64
+    assert inputs.limits.policies["tax"].max_concurrent == 32
+    limits = {x.resource for x in plan(inputs).limits}
+    assert "bulkhead traffic-police (64)" in limits
 
 
 def _with(**changes: object) -> Inputs:
