@@ -133,6 +133,10 @@ def lines(
     yield from (f"  {line}" for line in _table(("resource", "scope", "req/s"), rows))
     first = plan.first_bottleneck
     yield f"  first bottleneck of a process: {first.resource} at {_n(first.rps)} req/s"
+    yield (
+        f"  planned load of a process at peak: {_n(plan.peak.rps / plan.processes)} req/s; "
+        f"of a Redis shard: {_n(plan.peak.rps / plan.redis_shards)} req/s"
+    )
     yield ""
     yield from _outage_lines(plan, inputs)
     yield ""
