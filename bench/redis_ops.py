@@ -32,25 +32,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bench.load import error_kind
 from bench.processes import HOST, ROOT, Child, Children, free_port, start_gateway, start_sandbox
 
-if str(ROOT) not in sys.path:  # the queries live in tests/, which is not installed
+if str(ROOT) not in sys.path:  # the queries and the Redis finder live in tests/ (not installed)
     sys.path.insert(0, str(ROOT))
 
 PHASES = ("me-cold", "me-hot", "me-warm", "home-cold", "home-hot", "home-warm")
@@ -210,30 +213,20 @@ class Delta:
     families: Counter[str] = field(default_factory=Counter)
 
 
-def _info(port: int, section: str) -> dict[str, str]:
-    done = subprocess.run(
-        ["redis-cli", "-h", HOST, "-p", str(port), "info", section],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=10,
+def command_counts(info: Mapping[str, Any]) -> Counter[str]:
+    """`INFO commandstats` as redis-py parses it (`{"cmdstat_get": {"calls": 12, …}}`) →
+    `{"get": 12, …}`."""
+    return Counter(
+        {
+            key.removeprefix("cmdstat_"): int(value["calls"])
+            for key, value in info.items()
+            if key.startswith("cmdstat_")
+        }
     )
-    pairs = (line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
-def command_counts(info: Mapping[str, str]) -> Counter[str]:
-    """`cmdstat_get: calls=12,usec=…` lines → {"get": 12, …}."""
-    counts: Counter[str] = Counter()
-    for key, value in info.items():
-        if key.startswith("cmdstat_"):
-            fields = dict(part.split("=", 1) for part in value.split(","))
-            counts[key.removeprefix("cmdstat_")] = int(fields["calls"])
-    return counts
 
 
 async def snapshot(
-    port: int,
+    redis: SyncRedis,
     children: Mapping[str, Child],
     session: aiohttp.ClientSession,
     urls: Mapping[str, str],
@@ -242,10 +235,10 @@ async def snapshot(
         agencies = await response.json()
     async with session.get(f"{urls['gateway']}/metrics") as response:
         metrics = await response.text()
-    stats, memory = _info(port, "stats"), _info(port, "memory")
+    stats, memory = redis.info("stats"), redis.info("memory")
     return Snapshot(
         at=time.monotonic(),
-        commands=command_counts(_info(port, "commandstats")),
+        commands=command_counts(redis.info("commandstats")),
         net_in=int(stats["total_net_input_bytes"]),
         net_out=int(stats["total_net_output_bytes"]),
         used_memory=int(memory["used_memory"]),
@@ -286,50 +279,45 @@ def family_of(args: Sequence[str], namespaces: Sequence[str], agencies: Sequence
     return "other"
 
 
-def parse_monitor_line(line: str) -> list[str] | None:
-    """`1700000000.1 [0 127.0.0.1:5555] "GET" "key"` → ["get", "key"]; None for other lines."""
-    if "] " not in line:
-        return None
-    args = _MONITOR_ARG.findall(line.split("] ", 1)[1])
-    if not args:
-        return None
-    return [args[0].lower(), *args[1:]]
-
-
 class Monitor:
-    """`redis-cli monitor` into a file, read back as key families per phase."""
+    """MONITOR on its own connection, read in the background until `stop`: (client type,
+    command) of everything Redis ran meanwhile, `lua` for commands a script ran."""
 
-    def __init__(self, port: int, path: Path) -> None:
-        self._path = path
-        self._file = path.open("w", encoding="utf-8")
-        self._proc = subprocess.Popen(
-            ["redis-cli", "-h", HOST, "-p", str(port), "monitor"],
-            stdout=self._file,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
+    def __init__(self, url: str) -> None:
+        self._client = AsyncRedis.from_url(url)
+        self._seen: list[tuple[str, str]] = []
+        self._ready = asyncio.Event()
+        self._task = asyncio.create_task(self._read(), name="redis-monitor")
 
-    def stop(self) -> list[str]:
-        self._proc.terminate()
-        self._proc.wait(10)
-        self._file.close()
-        lines = self._path.read_text(encoding="utf-8", errors="replace").splitlines()
-        self._path.unlink()  # values of cached answers are in it
-        return lines
+    async def _read(self) -> None:
+        async with self._client.monitor() as monitor:
+            self._ready.set()
+            async for info in monitor.listen():
+                self._seen.append((info["client_type"], info["command"]))
+
+    async def started(self) -> None:
+        await asyncio.wait_for(self._ready.wait(), 10)
+
+    async def stop(self) -> list[tuple[str, str]]:
+        await asyncio.sleep(0.2)  # the last commands' lines still on the wire
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._client.aclose()
+        return self._seen
 
 
 def families(
-    lines: Sequence[str], namespaces: Sequence[str], agencies: Sequence[str]
+    seen: Iterable[tuple[str, str]], namespaces: Sequence[str], agencies: Sequence[str]
 ) -> Counter[str]:
+    """`subsystem command` → how many, from what MONITOR saw; a command run by a script is the
+    script's own, so only the EVAL counts (one round trip)."""
     counts: Counter[str] = Counter()
-    for line in lines:
-        args = parse_monitor_line(line)
-        if args is None:
+    for client_type, command in seen:
+        args = command.split(" ")
+        if client_type == "lua" or not args[0]:
             continue
-        # A command run by a script (`[0 lua]`) is the script's own: the EVAL line counts.
-        if line.split("] ", 1)[0].endswith(" lua"):
-            continue
-        counts[f"{family_of(args, namespaces, agencies)} {args[0]}"] += 1
+        counts[f"{family_of(args, namespaces, agencies)} {args[0].lower()}"] += 1
     return counts
 
 
@@ -376,25 +364,31 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     citizens = Citizens()
     load_before = os.getloadavg()
-    with Children(log) as children:
+    from tests.redis_server import find_redis_server  # PATH, else a package that ships one
+
+    binary = find_redis_server()
+    if binary is None:
+        raise RuntimeError("no redis-server found (on PATH, or in a package that ships one)")
+    with Children(log) as children, contextlib.ExitStack() as stack:
         port = free_port()
-        redis = children.start(
+        redis_child = children.start(
             "redis",
-            ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly",
-             "no"],
-        )  # fmt: skip
-        _wait_redis(port, redis)
+            [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
+        )
+        redis_url = f"redis://{HOST}:{port}/0"
+        redis = stack.enter_context(SyncRedis.from_url(redis_url))
+        _wait_redis(redis, redis_child)
         log(f"redis-server on {port}; starting sandbox and gateways")
         _, agencies, admin = start_sandbox(children, (0, 0))
         env = {
-            "REDIS_URL": f"redis://{HOST}:{port}/0",
+            "REDIS_URL": redis_url,
             "PANJEREH_CACHE_NAMESPACE": NAMESPACE,
             **LIMITS_ENV,
             **PATIENT_ENV,
         }
         gateway, url = start_gateway(children, agencies, env=env)
         urls = {"gateway": url, "admin": admin}
-        procs = {"redis": redis, "gateway": gateway}
+        procs = {"redis": redis_child, "gateway": gateway}
         timeout = aiohttp.ClientTimeout(total=60)
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -402,34 +396,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await _prime(session, phase, urls, citizens)
             await asyncio.sleep(1.0)
             log(f"idle: {args.idle_s:g} s with no requests")
-            before = await snapshot(port, procs, session, urls)
+            before = await snapshot(redis, procs, session, urls)
             await asyncio.sleep(args.idle_s)
-            idle = (await snapshot(port, procs, session, urls)).minus(before)
+            idle = (await snapshot(redis, procs, session, urls)).minus(before)
             figures: dict[str, Any] = {}
             errors: dict[str, dict[str, int]] = {}
             for phase in PHASES:
                 requests = phase_requests(phase, args.requests, urls, citizens)
                 await _prime(session, phase, urls, citizens)
                 log(f"{phase}: {args.requests} requests, {args.concurrency} at a time")
-                before = await snapshot(port, procs, session, urls)
+                before = await snapshot(redis, procs, session, urls)
                 _, seen = await send(session, requests, args.concurrency)
-                delta = (await snapshot(port, procs, session, urls)).minus(before)
+                delta = (await snapshot(redis, procs, session, urls)).minus(before)
                 figures[phase] = per_request(delta, idle, args.requests)
                 errors[phase] = dict(seen.most_common())
                 if phase == "me-cold":  # before any other citizen is in the cache
-                    memory = key_memory(port, NAMESPACE, AGENCY_IDS)
+                    memory = key_memory(redis, NAMESPACE, AGENCY_IDS)
             log("the same phases again under MONITOR, to say which subsystem sent what")
             monitored: dict[str, dict[str, float]] = {}
             for phase in PHASES:
                 count = args.monitor_requests
                 requests = phase_requests(phase, count, urls, citizens)
                 await _prime(session, phase, urls, citizens)
-                monitor = Monitor(port, Path(children.state_dir) / f"monitor-{phase}.txt")
-                await asyncio.sleep(0.2)  # MONITOR attached before the first request
+                monitor = Monitor(redis_url)
+                await monitor.started()
                 await send(session, requests, args.concurrency)
-                await asyncio.sleep(0.2)
-                lines = monitor.stop()
-                seen_families = families(lines, [NAMESPACE], AGENCY_IDS)
+                seen_families = families(await monitor.stop(), [NAMESPACE], AGENCY_IDS)
                 monitored[phase] = {
                     name: round(n / count, 3) for name, n in sorted(seen_families.items())
                 }
@@ -473,50 +465,31 @@ async def _prime(
         await send(session, phase_requests(hot, 2, urls, citizens), 1)
 
 
-def _wait_redis(port: int, redis: Child) -> None:
+def _wait_redis(redis: SyncRedis, child: Child) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        done = subprocess.run(
-            ["redis-cli", "-h", HOST, "-p", str(port), "ping"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        if done.stdout.strip() == "PONG":
-            return
-        if redis.proc.poll() is not None:
+        with contextlib.suppress(RedisConnectionError):
+            if redis.ping():
+                return
+        if child.proc.poll() is not None:
             break
         time.sleep(0.05)
-    raise RuntimeError(f"redis-server on port {port} did not answer PING")
+    raise RuntimeError("the redis-server started for the measurement did not answer PING")
 
 
-def key_memory(port: int, namespace: str, agencies: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Keys and `MEMORY USAGE` bytes per key family of one gateway's namespace (leases and
-    agency data apart), after the phases: what one citizen's answers hold in Redis."""
-    done = subprocess.run(
-        ["redis-cli", "-h", HOST, "-p", str(port), "--scan", "--pattern", f"{namespace}:*"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    keys = done.stdout.split()
-    script = "\n".join(f"MEMORY USAGE {key}" for key in keys) + "\n"
-    sized = subprocess.run(
-        ["redis-cli", "-h", HOST, "-p", str(port)],
-        input=script,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout.splitlines()  # one line per key; empty for a key that expired meanwhile
+def key_memory(
+    redis: SyncRedis, namespace: str, agencies: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Keys and `MEMORY USAGE` bytes per key family of the gateway's namespace (an agency's
+    answers by its id), after the phases: what one citizen's answers hold in Redis."""
     table: dict[str, dict[str, Any]] = {}
-    for key, size in zip(keys, sized, strict=True):
-        if not size.strip().isdigit():
+    for raw in redis.scan_iter(match=f"{namespace}:*", count=1000):
+        key = raw.decode()
+        size = redis.memory_usage(key)
+        if size is None:  # expired since the scan (a "not found" entry, a lease)
             continue
-        parts = key.split(":")
-        family = parts[1] if parts[1] in agencies else re.split(r"[/]", parts[1])[0]
+        part = key.split(":")[1]
+        family = part if part in agencies else re.split(r"[/]", part)[0]
         row = table.setdefault(family, {"keys": 0, "bytes": 0})
         row["keys"] += 1
         row["bytes"] += int(size)

@@ -1,4 +1,4 @@
-"""How the capacity model's measurements are read: Redis MONITOR lines and INFO counters
+"""How the capacity model's measurements are read: what Redis MONITOR and INFO report
 (bench/redis_ops.py), and bench reports turned into measured.toml (bench/capacity/collect.py)."""
 
 from __future__ import annotations
@@ -10,21 +10,9 @@ import pytest
 
 from bench.capacity.collect import gateway_cpu_ms, measured_toml
 from bench.capacity.inputs import measured_from
-from bench.redis_ops import (
-    cache_backend_errors,
-    command_counts,
-    families,
-    family_of,
-    parse_monitor_line,
-)
+from bench.redis_ops import cache_backend_errors, command_counts, families, family_of
 
 AGENCIES = ("tax", "water")
-
-
-def test_monitor_lines_are_parsed_with_quoted_arguments() -> None:
-    line = r'1700000000.123456 [0 127.0.0.1:5555] "SET" "cap:tax:tax-record:ab" "x\"y" "PX" "1"'
-    assert parse_monitor_line(line) == ["set", "cap:tax:tax-record:ab", r"x\"y", "PX", "1"]
-    assert parse_monitor_line("OK") is None
 
 
 def test_each_command_is_put_in_its_subsystem() -> None:
@@ -39,17 +27,17 @@ def test_each_command_is_put_in_its_subsystem() -> None:
 
 
 def test_commands_run_by_a_script_are_the_scripts_own() -> None:
-    lines = [
-        '1.0 [0 127.0.0.1:1] "EVAL" "return 1" "1" "cap:tax:tax-record:ab:lease" "t"',
-        '1.0 [0 lua] "get" "cap:tax:tax-record:ab:lease"',
-        '1.0 [0 lua] "del" "cap:tax:tax-record:ab:lease"',
-        '1.1 [0 127.0.0.1:1] "GET" "cap:tax:tax-record:ab"',
+    seen = [
+        ("tcp", "EVAL return 1 1 cap:tax:tax-record:ab:lease t"),
+        ("lua", "get cap:tax:tax-record:ab:lease"),
+        ("lua", "del cap:tax:tax-record:ab:lease"),
+        ("tcp", "GET cap:tax:tax-record:ab"),
     ]
-    assert families(lines, ["cap"], AGENCIES) == Counter({"lease eval": 1, "agency-data get": 1})
+    assert families(seen, ["cap"], AGENCIES) == Counter({"lease eval": 1, "agency-data get": 1})
 
 
 def test_info_counters() -> None:
-    info = {"cmdstat_get": "calls=12,usec=30,usec_per_call=2.50", "redis_version": "7.0"}
+    info = {"cmdstat_get": {"calls": 12, "usec": 30, "usec_per_call": 2.5}, "errorstat_x": 1}
     assert command_counts(info) == Counter({"get": 12})
     exposition = (
         "# HELP panjereh_cache_backend_errors_total Failed calls\n"
