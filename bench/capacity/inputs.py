@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bench.capacity.model import (
+from bench.capacity.values import (
     QUERIES,
     TEMPERATURES,
     Assumptions,

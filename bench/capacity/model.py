@@ -18,199 +18,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from bench.capacity.mix import calls_per_request, mean, weights
+from bench.capacity.outage import outage
+from bench.capacity.values import (
+    DAY_S,
+    QUERIES,
+    AgencyLoad,
+    Assumptions,
+    Inputs,
+    Limit,
+    Peak,
+    Plan,
+)
 from connectors.pipeline.policy import AgencyPolicy
 
-__all__ = [
-    "DAY_S",
-    "QUERIES",
-    "TEMPERATURES",
-    "AgencyLoad",
-    "Assumptions",
-    "Costs",
-    "Failing",
-    "Inputs",
-    "Limit",
-    "Limits",
-    "Measured",
-    "Outage",
-    "Peak",
-    "Plan",
-    "agency_memory",
-    "plan",
-]
-
-QUERIES = ("home", "me")
-"""The two requests measured: the home screen and the full citizen record."""
-TEMPERATURES = ("hot", "warm", "cold")
-"""hot: the response cache answers; warm: executed from cached agency data; cold: agencies asked."""
-DAY_S = 86_400.0
-
-
-@dataclass(frozen=True)
-class Costs:
-    """What one request of one kind (e.g. `me-cold`) costs, measured."""
-
-    gateway_cpu_ms: float
-    redis_cpu_ms: float
-    redis_commands: float
-    """Commands Redis executed, those run inside scripts included (its CPU follows these)."""
-    redis_round_trips: float
-    """Commands the gateway sent (a script is one): the network round trips."""
-    redis_bytes: float
-    """Bytes to and from Redis."""
-    response_bytes: float
-    """Size of the answer as kept by the response cache (its hot reads' bytes out)."""
-    agency_calls: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Measured:
-    costs: Mapping[str, Costs]
-    """By `query-temperature`, e.g. `home-hot`."""
-    idle_redis_commands_per_s: float
-    idle_redis_cpu_ms_per_s: float
-    """At rest, per gateway process: probes, health book, followers of shared state."""
-    redis_bytes_per_citizen: Mapping[str, float]
-    """What one citizen's answers from each agency hold in Redis (`MEMORY USAGE`)."""
-
-
-@dataclass(frozen=True)
-class Assumptions:
-    """Everything not measured; each value's reason is in assumptions.toml."""
-
-    peak_month_transactions: float
-    annual_transactions: float
-    requests_per_transaction: float
-    days_in_peak_month: float
-    peak_day_factor: float
-    peak_hour_share: float
-    burst_factor: float
-    query_share: Mapping[str, float]
-    temperature_share: Mapping[str, float]
-    cpu_target_utilisation: float
-    cores_per_pod: int
-    worker_efficiency: float
-    min_pods: int
-    redis_target_utilisation: float
-    redis_shard_memory_bytes: float
-    agency_latency_s: float
-    agencies_behind_one_host: bool
-    monthly_active_citizens: float
-    requests_per_citizen_day: float
-    outage_agency: str
-    outage_reload_share: float
-    agency_quota_per_s: float | None = None
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Configuration read from the code: what one gateway process may hold open."""
-
-    pool_total: int
-    pool_per_host: int
-    probe_interval_s: float
-    response_max_age_s: float
-    policies: Mapping[str, AgencyPolicy]
-
-
-@dataclass(frozen=True)
-class Inputs:
-    measured: Measured
-    assumed: Assumptions
-    limits: Limits
-
-
-@dataclass(frozen=True)
-class Peak:
-    average_month: float
-    peak_month_ratio: float
-    average_day: float
-    peak_day: float
-    peak_hour: float
-    rps: float
-
-
-@dataclass(frozen=True)
-class AgencyLoad:
-    agency: str
-    calls_per_s: float
-    """Fleet-wide at peak, health probes included."""
-    calls_per_request: float
-    per_process_per_s: float
-    in_flight_per_process: float
-    bulkhead: int
-    latency_limit_s: float
-    """The agency latency at which this bulkhead fills before the CPU does."""
-    redis_bytes: float
-    """Its answers held in Redis for their windows."""
-
-
-@dataclass(frozen=True)
-class Limit:
-    """How many requests/s one resource lets through, and for what scope."""
-
-    resource: str
-    scope: str
-    rps: float
-
-
-@dataclass(frozen=True)
-class Outage:
-    agency: str
-    queries_hit: tuple[str, ...]
-    rps: float
-    cpu_ms: float
-    cores: float
-    utilisation: float
-    """Of the planned fleet's cores, at peak, with the agency out."""
-    redis_cores: float
-    redis_utilisation: float
-    calls_per_s: Mapping[str, float]
-    """Every agency's calls/s during the outage (the failed one: once its breaker is open)."""
-    hang: Failing
-    refused: Failing
-    held_per_process: float
-    """Requests per process waiting on a hanging agency while its breaker is closed."""
-
-
-@dataclass(frozen=True)
-class Failing:
-    """How hard the failed agency is called, fleet-wide, when it fails one way."""
-
-    closed_attempts_per_s: float
-    """While breakers are still closed (the outage's first seconds)."""
-    bound: str
-    """What bounds those attempts: the attempt limit, the retry budget or the bulkhead."""
-    seconds_to_open: float
-    open_attempts_per_s: float
-    """Once open: half-open probes, and the health probes."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    peak: Peak
-    cpu_ms: float
-    redis_cpu_ms: float
-    redis_commands: float
-    redis_round_trips: float
-    redis_bytes: float
-    cores: float
-    pods: int
-    processes: int
-    redis_commands_per_s: float
-    redis_round_trips_per_s: float
-    redis_cores: float
-    redis_bytes_per_s: float
-    redis_memory_bytes: float
-    redis_shards_cpu: int
-    redis_shards_memory: int
-    redis_shards: int
-    agencies: tuple[AgencyLoad, ...]
-    limits: tuple[Limit, ...]
-    first_bottleneck: Limit
-    outage: Outage
+__all__ = ["agency_memory", "citizens_within", "peak", "plan"]
 
 
 def peak(a: Assumptions) -> Peak:
@@ -228,31 +51,6 @@ def peak(a: Assumptions) -> Peak:
         peak_hour=peak_hour,
         rps=peak_hour / 3600 * a.burst_factor,
     )
-
-
-def weights(
-    query_share: Mapping[str, float], temperature_share: Mapping[str, float]
-) -> dict[str, float]:
-    """Share of all requests of each kind (`home-hot`, …); they add up to 1."""
-    for name, shares in (("query", query_share), ("temperature", temperature_share)):
-        if not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-9):
-            raise ValueError(f"the {name} shares must add up to 1, not {sum(shares.values())}")
-    return {
-        f"{q}-{t}": query_share[q] * temperature_share[t] for q in QUERIES for t in TEMPERATURES
-    }
-
-
-def _mean(w: Mapping[str, float], costs: Mapping[str, Costs], field: str) -> float:
-    return sum(share * getattr(costs[kind], field) for kind, share in w.items())
-
-
-def _calls_per_request(
-    w: Mapping[str, float], costs: Mapping[str, Costs], agencies: tuple[str, ...]
-) -> dict[str, float]:
-    return {
-        agency: sum(share * costs[kind].agency_calls.get(agency, 0.0) for kind, share in w.items())
-        for agency in agencies
-    }
 
 
 def citizens_within(window_s: float, daily: float, monthly: float) -> float:
@@ -273,19 +71,19 @@ def plan(inputs: Inputs) -> Plan:
     m, a, lim = inputs.measured, inputs.assumed, inputs.limits
     p = peak(a)
     w = weights(a.query_share, a.temperature_share)
-    cpu_ms = _mean(w, m.costs, "gateway_cpu_ms")
+    cpu_ms = mean(w, m.costs, "gateway_cpu_ms")
     cores = p.rps * cpu_ms / 1000 / (a.cpu_target_utilisation * a.worker_efficiency)
     pods = max(a.min_pods, math.ceil(cores / a.cores_per_pod))
     processes = pods * a.cores_per_pod  # one worker per core
 
-    redis_cpu_ms = _mean(w, m.costs, "redis_cpu_ms")
+    redis_cpu_ms = mean(w, m.costs, "redis_cpu_ms")
     redis_cores = (p.rps * redis_cpu_ms + processes * m.idle_redis_cpu_ms_per_s) / 1000
     shards_cpu = math.ceil(redis_cores / a.redis_target_utilisation)
     memory = _redis_memory(inputs, p)
     shards_memory = math.ceil(memory / a.redis_shard_memory_bytes)
 
     agencies = tuple(lim.policies)
-    per_request = _calls_per_request(w, m.costs, agencies)
+    per_request = calls_per_request(w, m.costs, agencies)
     held = agency_memory(inputs, p)
     loads = tuple(
         _agency_load(
@@ -305,17 +103,17 @@ def plan(inputs: Inputs) -> Plan:
         peak=p,
         cpu_ms=cpu_ms,
         redis_cpu_ms=redis_cpu_ms,
-        redis_commands=_mean(w, m.costs, "redis_commands"),
-        redis_round_trips=_mean(w, m.costs, "redis_round_trips"),
-        redis_bytes=_mean(w, m.costs, "redis_bytes"),
+        redis_commands=mean(w, m.costs, "redis_commands"),
+        redis_round_trips=mean(w, m.costs, "redis_round_trips"),
+        redis_bytes=mean(w, m.costs, "redis_bytes"),
         cores=cores,
         pods=pods,
         processes=processes,
-        redis_commands_per_s=p.rps * _mean(w, m.costs, "redis_commands")
+        redis_commands_per_s=p.rps * mean(w, m.costs, "redis_commands")
         + processes * m.idle_redis_commands_per_s,
-        redis_round_trips_per_s=p.rps * _mean(w, m.costs, "redis_round_trips"),
+        redis_round_trips_per_s=p.rps * mean(w, m.costs, "redis_round_trips"),
         redis_cores=redis_cores,
-        redis_bytes_per_s=p.rps * _mean(w, m.costs, "redis_bytes"),
+        redis_bytes_per_s=p.rps * mean(w, m.costs, "redis_bytes"),
         redis_memory_bytes=memory,
         redis_shards_cpu=shards_cpu,
         redis_shards_memory=shards_memory,
@@ -323,7 +121,7 @@ def plan(inputs: Inputs) -> Plan:
         agencies=loads,
         limits=limits,
         first_bottleneck=min(per_process, key=lambda each: each.rps),
-        outage=_outage(
+        outage=outage(
             inputs,
             p=p,
             pods=pods,
@@ -439,98 +237,3 @@ def _limits(
                     )
                 )
     return tuple(rows)
-
-
-def _outage(
-    inputs: Inputs,
-    *,
-    p: Peak,
-    pods: int,
-    processes: int,
-    shards: int,
-) -> Outage:
-    """One agency failing (hanging) for longer than its fresh window, at peak.
-
-    Queries that need it lose their response-cache hits (an answer with a part missing or stale
-    is not kept), so their hot requests execute as warm ones; `outage_reload_share` of their
-    requests are sent again once (executed warm: the other agencies' answers are cached). The
-    other agencies are asked exactly as before: each part is fetched on its own, retries and
-    breakers are per agency. The failed agency itself: while a process's breaker is closed,
-    attempts are bounded by the bulkhead (each holds a slot for the timeout), the retry budget
-    and the attempt limit; once open, only half-open probes and the health probes reach it.
-    """
-    m, a, lim = inputs.measured, inputs.assumed, inputs.limits
-    agency = a.outage_agency
-    policy = lim.policies[agency]
-    hit = tuple(
-        q
-        for q in QUERIES
-        if any(m.costs[f"{q}-{t}"].agency_calls.get(agency, 0) for t in TEMPERATURES)
-    )
-    t = a.temperature_share
-    shifted: dict[str, float] = {}
-    for q in QUERIES:
-        share = a.query_share[q]
-        if q in hit:
-            reloads = share * a.outage_reload_share
-            shifted[f"{q}-hot"] = 0.0
-            shifted[f"{q}-warm"] = share * (t["hot"] + t["warm"]) + reloads
-            shifted[f"{q}-cold"] = share * t["cold"]
-        else:
-            for temperature in TEMPERATURES:
-                shifted[f"{q}-{temperature}"] = share * t[temperature]
-    factor = sum(shifted.values())  # requests per request of the normal peak
-    outage_cpu_ms = _mean(shifted, m.costs, "gateway_cpu_ms") / factor
-    rps = p.rps * factor
-    cores_used = rps * outage_cpu_ms / 1000 / a.worker_efficiency
-    redis_cores = (
-        rps * _mean(shifted, m.costs, "redis_cpu_ms") / factor
-        + processes * m.idle_redis_cpu_ms_per_s
-    ) / 1000
-
-    # Calls: the cold requests are as many as before; reloads are warm and call no agency.
-    normal_w = weights(a.query_share, a.temperature_share)
-    per_request = _calls_per_request(normal_w, m.costs, tuple(lim.policies))
-    probes = 1 / lim.probe_interval_s
-    calls = {name: p.rps * n + probes for name, n in per_request.items()}
-
-    logical = p.rps * per_request[agency] / processes  # calls a process wants to make
-    hang = _failing(policy, logical, processes, probes, hangs=True)
-    calls[agency] = hang.open_attempts_per_s
-    return Outage(
-        agency=agency,
-        queries_hit=hit,
-        rps=rps,
-        cpu_ms=outage_cpu_ms,
-        cores=cores_used,
-        utilisation=cores_used / (pods * a.cores_per_pod),
-        redis_cores=redis_cores,
-        redis_utilisation=redis_cores / shards,
-        calls_per_s=calls,
-        hang=hang,
-        refused=_failing(policy, logical, processes, probes, hangs=False),
-        held_per_process=logical * policy.timeout,
-    )
-
-
-def _failing(
-    policy: AgencyPolicy, logical: float, processes: int, probes: float, *, hangs: bool
-) -> Failing:
-    """Attempts on an agency that hangs (each attempt holds a bulkhead slot for the timeout and
-    has its verdict then) or refuses at once (slots freed at once, verdicts at once)."""
-    budget, breaker = policy.retry_budget, policy.breaker
-    bounds = {
-        "attempt limit": policy.max_attempts * logical,
-        "retry budget": (1 + budget.ratio) * logical + budget.min_retries / budget.window_s,
-    }
-    if hangs:
-        bounds["bulkhead"] = policy.max_concurrent / policy.timeout
-    bound = min(bounds, key=lambda name: bounds[name])
-    attempts = bounds[bound]
-    wait = policy.timeout if hangs else 0.0  # until an attempt has its verdict
-    return Failing(
-        closed_attempts_per_s=processes * attempts,
-        bound=bound,
-        seconds_to_open=wait + breaker.min_calls / attempts if attempts else math.inf,
-        open_attempts_per_s=processes * breaker.probe_calls / (breaker.open_s + wait) + probes,
-    )

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bench.capacity.model import QUERIES, TEMPERATURES, Inputs, Plan
+from bench.capacity.values import QUERIES, TEMPERATURES, Inputs, Plan
 
 __all__ = ["as_json", "lines"]
 

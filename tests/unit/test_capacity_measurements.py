@@ -1,5 +1,6 @@
 """How the capacity model's measurements are read: what Redis MONITOR and INFO report
-(bench/redis_ops.py), and bench reports turned into measured.toml (bench/capacity/collect.py)."""
+(bench/redis_counters.py), and bench reports turned into measured.toml
+(bench/capacity/collect.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from bench.capacity.collect import gateway_cpu_ms, measured_toml
 from bench.capacity.inputs import measured_from
-from bench.redis_ops import cache_backend_errors, command_counts, families, family_of
+from bench.redis_counters import cache_backend_errors, command_counts, families, family_of
 
 AGENCIES = ("tax", "water")
 

@@ -20,15 +20,8 @@ from bench.capacity.inputs import (
     load_inputs,
     parse_override,
 )
-from bench.capacity.model import (
-    Assumptions,
-    Costs,
-    Inputs,
-    Limits,
-    Measured,
-    citizens_within,
-    plan,
-)
+from bench.capacity.model import citizens_within, plan
+from bench.capacity.values import Assumptions, Costs, Inputs, Limits, Measured
 from connectors.pipeline.policy import AgencyPolicy
 
 DAY = 86_400.0
