@@ -137,6 +137,9 @@ def lines(
         f"  planned load of a process at peak: {_n(plan.peak.rps / plan.processes)} req/s; "
         f"of a Redis shard: {_n(plan.peak.rps / plan.redis_shards)} req/s"
     )
+    short = [x for x in plan.limits if x.scope == "fleet" and x.rps < plan.peak.rps]
+    for x in sorted(short, key=lambda x: x.rps):
+        yield f"  below the peak, fleet-wide: {x.resource} allows {_n(x.rps)} req/s"
     yield ""
     yield from _outage_lines(plan, inputs)
     yield ""

@@ -173,6 +173,10 @@ def test_what_runs_out_first() -> None:
     assert slow_limits["connections per host (64, all agencies behind one host)"] == _approx(64)
     assert slow_limits["bulkhead B (32)"] == _approx(64)
     assert slow.first_bottleneck.rps == _approx(64)
+    quota = {x.resource: x for x in plan(_with(agency_quota_per_s=200.0)).limits}
+    # A quota is fleet-wide: 200 calls/s at 0.25 calls a request = 800 req/s, below the 1200
+    assert quota["quota A (200/s)"].rps == _approx(800)
+    assert quota["quota A (200/s)"].scope == "fleet"
 
 
 def test_one_agency_out() -> None:
