@@ -54,13 +54,13 @@ MEASURED = Measured(
 )
 
 ASSUMED = Assumptions(
-    peak_month_transactions=648e6,
-    annual_transactions=3.888e9,
-    requests_per_transaction=1.0,
+    peak_month_transactions=324e6,
+    annual_transactions=1.944e9,
+    requests_per_transaction=2.0,
     days_in_peak_month=30,
     peak_day_factor=2.0,
-    peak_hour_share=0.1,
-    burst_factor=1.0,
+    peak_hour_share=0.08,
+    burst_factor=1.25,
     query_share={"home": 0.5, "me": 0.5},
     temperature_share={"hot": 0.5, "warm": 0.25, "cold": 0.25},
     cpu_target_utilisation=0.5,
@@ -97,12 +97,12 @@ def _approx(value: float) -> object:
 
 def test_peak_requests_per_second_from_the_peak_month() -> None:
     p = plan(INPUTS).peak
-    assert p.average_month == _approx(324e6)  # 3.888e9 / 12
-    assert p.peak_month_ratio == _approx(2.0)  # 648e6 / 324e6
-    assert p.average_day == _approx(21.6e6)  # 648e6 / 30
+    assert p.average_month == _approx(162e6)  # 1.944e9 / 12
+    assert p.peak_month_ratio == _approx(2.0)  # 324e6 / 162e6
+    assert p.average_day == _approx(21.6e6)  # 324e6 × 2 requests / 30
     assert p.peak_day == _approx(43.2e6)  # × 2
-    assert p.peak_hour == _approx(4.32e6)  # × 0.1
-    assert p.rps == _approx(1200.0)  # / 3600 × 1.0
+    assert p.peak_hour == _approx(3.456e6)  # × 0.08
+    assert p.rps == _approx(1200.0)  # / 3600 = 960, × 1.25
 
 
 def test_cores_and_pods_from_the_mix() -> None:
@@ -118,7 +118,7 @@ def test_worker_efficiency_and_minimum_pods() -> None:
     halved = plan(_with(worker_efficiency=0.5))
     assert halved.cores == _approx(42.0)
     assert halved.pods == 21
-    quiet = plan(_with(peak_month_transactions=648e6 / 100))
+    quiet = plan(_with(peak_month_transactions=324e6 / 100))
     assert quiet.cores == _approx(0.21)
     assert quiet.pods == 3  # never below min_pods
 
