@@ -4,6 +4,9 @@ Shared resources are created in aiohttp cleanup contexts, in dependency order (o
 made first, then the sandbox agencies when embedded, the cache, the agency health book, the
 connectors with their one HTTP session, the probes) and closed in reverse order. Nothing lives
 in module globals.
+
+`serve` runs one process until SIGTERM and drains it (observability.drain): whoever starts
+gateway processes (the command line, a supervisor of workers) calls it in each.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import json
 import logging
 import os
 import shlex
+import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -37,6 +42,7 @@ from domain.errors import InvalidInput
 from observability.agency_health.book import AgencyHealthBook
 from observability.agency_health.lifecycle import open_health_book
 from observability.auditor import Auditor
+from observability.drain import Drain
 from observability.health import health_routes
 from observability.logs import configure_logging
 from observability.maintenance import MaintenanceCalendar, PreWindowRefresh, stale_shortfalls
@@ -55,7 +61,7 @@ from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
 from settings import Settings
 
-__all__ = ["create_app", "main"]
+__all__ = ["create_app", "main", "serve"]
 
 log = logging.getLogger("panjereh")
 
@@ -76,6 +82,7 @@ PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
 HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
 CIRCUITS = web.AppKey("circuit_overrides", CircuitOverrides)
 STATUS_PAGE = web.AppKey("status_page", StatusPage)
+DRAIN = web.AppKey("drain", Drain)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -87,6 +94,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[DRAIN] = drain = Drain(grace_s=settings.shutdown_grace_s, quiet_s=settings.shutdown_quiet_s)
+    drain.install(app)
     app.cleanup_ctx.extend(
         [
             _agencies,
@@ -102,7 +111,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             _pre_window_refresh,
         ]
     )
-    app.router.add_routes(health_routes(metrics, CACHE))
+    app.router.add_routes(health_routes(metrics, CACHE, drain))
     if settings.status_page.enabled:
         app.cleanup_ctx.append(_status_page)
         app.router.add_routes(status_routes(STATUS_PAGE))
@@ -489,15 +498,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(settings)
     python = shlex.quote(os.path.relpath(sys.executable))  # how to run this interpreter again
     app.on_startup.append(functools.partial(_announce, python=python))
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        loop=_event_loop(),
-    )
+    serve(app)
     return 0
+
+
+def serve(
+    app: web.Application, *, reuse_port: bool = False, sock: socket.socket | None = None
+) -> None:
+    """Serve `app` (made by `create_app`) on its settings' host and port (with SO_REUSEPORT
+    when `reuse_port`), or on `sock` already bound, until SIGTERM or SIGINT; then drain it (see
+    observability.drain). Returns when the process may exit."""
+    with asyncio.Runner(loop_factory=_event_loop) as runner:
+        runner.run(_serve(app, reuse_port=reuse_port, sock=sock))
+
+
+async def _serve(app: web.Application, *, reuse_port: bool, sock: socket.socket | None) -> None:
+    """aiohttp's runner with aiohttp's graceful shutdown, behind one step of our own: between
+    the signal and that shutdown the listeners stay open, so what a load balancer sends before
+    it has seen /readyz fail is still served (`run_app` would close them at the signal).
+
+    What is still in flight when the listeners close (normally nothing: the drain waited for
+    it) gets up to one request deadline, never more than the grace, as aiohttp's
+    `shutdown_timeout`; every GraphQL request ends by its deadline anyway. So the process exits
+    at most grace + deadline after the signal, plus the flushes: the orchestrator's kill timer
+    must allow that (Kubernetes: terminationGracePeriodSeconds = grace + 10, deadline 8 s)."""
+    settings, drain = app[SETTINGS], app[DRAIN]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, drain.begin)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=min(settings.shutdown_grace_s, settings.request_deadline_s),
+    )
+    try:
+        await runner.setup()
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(runner, sock)
+        else:
+            site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+        await site.start()
+        await drain.begun()
+        await drain.quiet()
+    finally:
+        try:
+            await runner.cleanup()
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+    drain.report()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -531,14 +581,18 @@ def _development_token(args: argparse.Namespace, settings: Settings) -> str:
 
 
 async def _announce(app: web.Application, *, python: str) -> None:
-    """Tell the person who started the gateway where it is and how to try it."""
+    """Tell the person who started the gateway where it is and how to try it. The sandbox's
+    citizens and a token for one are the embedded default's onboarding: development only, never
+    in production (where stdout goes to the log collector)."""
     settings = app[SETTINGS]
+    development = settings.mode == "development"
     base = f"http://{settings.host}:{settings.port}"
-    lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
+    ide = " (GraphiQL in the browser)" if development else ""
+    lines = [f"Panjereh is serving GraphQL at {base}/graphql{ide}"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
     if settings.status_page.enabled:
         lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
-    if settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
+    if development and settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]

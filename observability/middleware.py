@@ -87,12 +87,16 @@ def _route_path(request: web.Request) -> str:
 
 @web.middleware
 async def last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn anything unexpected into a plain 500 without a stack trace for the client."""
+    """Turn anything unexpected into a plain 500 without a stack trace for the client. The
+    log names the route, as the access line does, never the path a client typed."""
     try:
         return await handler(request)
     except web.HTTPException:
         raise
     except Exception:
-        logging.getLogger("panjereh.errors").exception("unhandled error on %s", request.path)
+        path = _route_path(request)
+        logging.getLogger("panjereh.errors").exception(
+            "unhandled error on %s", path, extra={"path": path}
+        )
         body = {"errors": [{"message": "Internal error", "extensions": {"code": "INTERNAL"}}]}
         return web.json_response(body, status=500)

@@ -244,10 +244,14 @@ class AgencyHealthBook:
             self._task = asyncio.create_task(self._flush_loop(), name="agency-health-flush")
 
     async def close(self) -> None:
-        """Stop the loop, flush what is buffered, end subscriptions, close the store."""
+        """Stop the loop, flush what is buffered, end subscriptions, close the store.
+
+        The loop is stopped between two flushes, never in the middle of one: a batch taken
+        from the buffer and cut off on its way to the store would be lost."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            async with self._flushing:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()

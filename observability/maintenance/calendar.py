@@ -276,7 +276,7 @@ class MaintenanceCalendar:
             )
         if not await self.store.put(window):
             raise InvalidInput("startsAt", f"{agency} already has a window starting then")
-        log.warning(
+        log.debug(  # the ops resolver logs the change at WARNING, with the ops client
             "maintenance window of %s set: %s to %s",
             agency,
             _iso(window.starts_at),
@@ -293,7 +293,7 @@ class MaintenanceCalendar:
         removed = await self.store.delete(agency, start)
         if removed is None:
             raise NotFound(f"{agency} has no maintenance window set by ops starting then")
-        log.warning(
+        log.debug(  # the ops resolver logs the change at WARNING, with the ops client
             "maintenance window of %s removed: %s to %s",
             agency,
             _iso(removed.starts_at),

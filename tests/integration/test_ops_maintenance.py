@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from sandbox import PERSONAS
+from schema.error_codes import message_fa
 from tests.support.gateway import RunningGateway, running_gateway
 
 PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
@@ -173,6 +175,7 @@ async def test_overlapping_windows_of_one_agency_are_refused(gateway: RunningGat
         "code": "INVALID_INPUT",
         "retryable": False,
         "field": "startsAt",
+        "messageFa": message_fa({"code": "INVALID_INPUT"}),
     }
     tax = await _agency(gateway, "tax")
     assert tax["scheduledMaintenance"] == [first["data"]["scheduleMaintenance"]["window"]]
@@ -200,3 +203,30 @@ async def test_without_the_ops_scope_no_window_is_set_or_removed(
     )
     assert body["data"] is None and body["errors"][0]["extensions"]["code"] == expected
     assert (await _agency(gateway, "gas"))["scheduledMaintenance"] != []
+
+
+async def test_each_change_of_a_window_is_one_warning_naming_the_ops_client(
+    gateway: RunningGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The calendar and the resolver both logged each change at WARNING: one line is enough,
+    the one that says which ops client made it; the calendar's is DEBUG."""
+    caplog.set_level(logging.DEBUG)
+    body = await _ops(
+        gateway, SCHEDULE, agency="post", startsAt=_at(600), endsAt=_at(1200), note="x"
+    )
+    window = body["data"]["scheduleMaintenance"]["window"]
+    await _ops(gateway, CANCEL, agency="post", startsAt=window["startsAt"])
+
+    def about_post(level: int) -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if r.levelno == level and "maintenance" in r.getMessage() and "post" in r.getMessage()
+        ]
+
+    warnings = about_post(logging.WARNING)
+    assert len(warnings) == 2, [r.getMessage() for r in warnings]
+    assert all(r.getMessage().endswith(" by ops-console") for r in warnings)
+    assert [getattr(r, "scheduled_by", None) for r in warnings] == ["ops-console", None]
+    assert [getattr(r, "cancelled_by", None) for r in warnings] == [None, "ops-console"]
+    assert len(about_post(logging.DEBUG)) >= 2  # the calendar's lines are still there

@@ -22,6 +22,7 @@ from auth.tokens import TokenIssuer
 from bench.processes import Children, free_port, start_gateway
 from ratelimits.config import CitizenLimits, ClientLimits, RateLimits
 from sandbox import PERSONAS, Sandbox
+from schema.error_codes import message_fa
 from server import VIEW
 from settings import Settings
 from tests.redis_server import delete_namespace, unique_namespace
@@ -59,7 +60,9 @@ def _assert_refused(status: int, headers: dict[str, str], body: dict[str, Any]) 
         "code": "RATE_LIMITED",
         "retryable": True,
         "retryAfterSeconds": retry_after,
+        "messageFa": message_fa({"code": "RATE_LIMITED", "retryAfterSeconds": retry_after}),
     }
+    assert "دیگر دوباره تلاش کنید" in error["extensions"]["messageFa"]
     assert "data" not in body
 
 

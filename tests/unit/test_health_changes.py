@@ -215,3 +215,44 @@ async def test_all_agencies_snapshots_read_the_shared_records_once() -> None:
     again = store.record_reads
     await rig.book.snapshots()  # within read_max_age_s: nothing read
     assert store.record_reads == again
+
+
+class HeldStore:
+    """An in-memory store whose first `add` is held until released (a write to Redis under
+    way): the book's dependency, standing still."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.store = MemoryHealthStore(clock=clock)
+        self.held, self.release = asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def add(self, minutes: Mapping[Any, Tally], ticks: Mapping[str, Tally]) -> None:
+        if not self.held.is_set():
+            self.held.set()
+            await self.release.wait()
+        await self.store.add(minutes, ticks)
+
+
+async def test_closing_while_a_flush_is_under_way_loses_none_of_its_samples() -> None:
+    clock = Clock(T0)
+    store = HeldStore(clock)
+    loop_waits = iter([0.0])
+
+    async def sleep(seconds: float) -> None:  # one flush at once, then none before the close
+        if next(loop_waits, None) is None:
+            await asyncio.Event().wait()
+
+    book = AgencyHealthBook(["water"], store, clock=clock, sleep=sleep)  # type: ignore[arg-type]
+    await book.start()
+    book.record(Sample("water", clock(), True, 0.1))
+    await asyncio.wait_for(store.held.wait(), 1)  # the loop's flush is writing it now
+    closing = asyncio.create_task(book.close())
+    await asyncio.sleep(0.01)
+    book.record(Sample("water", clock(), False, 0.1, failure=Failure.REFUSED))  # after: too
+    store.release.set()
+    await asyncio.wait_for(closing, 1)
+
+    minute = (await store.store.minutes("water", [int(T0 // 60)]))[int(T0 // 60)]
+    assert (minute.ok, minute.failed) == (1, 1)

@@ -257,3 +257,31 @@ async def test_instances_sharing_a_cache_probe_once_per_interval_and_agree() -> 
     assert len(first.transport.sent) == 2 and len(second.transport.sent) == 2
     for rig in (first, second):
         assert (rig.up("post"), rig.up("water")) == (1, 1)
+
+
+async def test_stop_during_a_tick_lets_it_finish_and_its_samples_reach_the_book() -> None:
+    """At shutdown the tick under way ends whole: cut off in the middle, the health book's
+    write of what it had buffered (the probe's sample, the calls since) would be lost."""
+    clock = Clock()
+    rig = Rig(clock=clock, sleep=Ticks(clock, count=10))
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: TransportRequest) -> TransportResponse:
+        held.set()
+        await release.wait()
+        return HEALTHY
+
+    rig.transport.add(healthy, healthy, slow, healthy)  # the first tick, then one held
+    await rig.prober.start()
+    await asyncio.wait_for(held.wait(), 5)
+    stopping = asyncio.create_task(rig.prober.stop())
+    await asyncio.sleep(0.01)
+    assert not stopping.done()  # waits for the tick, does not cut it
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+
+    for agency in ("post", "water"):
+        assert rig.sample("panjereh_agency_probes_total", agency=agency, outcome="ok") == 2
+    minutes = await rig.health.store.minutes("post", range(int(clock() // 60) + 2))
+    assert sum(tally.ok for tally in minutes.values()) == 2  # both ticks' samples written
+    assert all(task.get_name() != "agency-prober" for task in asyncio.all_tasks())
