@@ -248,11 +248,12 @@ def key_memory(
     redis: SyncRedis, namespace: str, agencies: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """Keys and `MEMORY USAGE` bytes per key family of the gateway's namespace (an agency's
-    answers by its id), after the phases: what one citizen's answers hold in Redis."""
+    answers by its id), after the phases: what one citizen's answers hold in Redis. Streams
+    (the audit copy) also count their entries, for the bytes one record takes."""
     table: dict[str, dict[str, Any]] = {}
     for raw in redis.scan_iter(match=f"{namespace}:*", count=1000):
         key = raw.decode()
-        size = redis.memory_usage(key)
+        size = redis.memory_usage(key, samples=0)  # 0: every element of a stream, not a sample
         if size is None:  # expired since the scan (a "not found" entry, a lease)
             continue
         part = key.split(":")[1]
@@ -260,4 +261,6 @@ def key_memory(
         row = table.setdefault(family, {"keys": 0, "bytes": 0})
         row["keys"] += 1
         row["bytes"] += int(size)
+        if redis.type(key) == b"stream":
+            row["entries"] = row.get("entries", 0) + int(redis.xlen(key))
     return dict(sorted(table.items()))

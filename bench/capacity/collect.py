@@ -115,6 +115,13 @@ def _toml(
         if family in phases["me-cold"]["agency_calls_by_agency"]:
             yield f"{family} = {round(row['bytes'] / citizens)}"
     yield ""
+    audit = memory["by_family"]["audit"]
+    yield "[audit_stream]"
+    records = audit["entries"]
+    source = f"redis-ops: MEMORY USAGE of the audit stream after me-cold ÷ its {records} records"
+    yield f"source = {_str(source)}"
+    yield f"bytes_per_record = {round(audit['bytes'] / audit['entries'])}"
+    yield ""
 
 
 def _load_text(load: Mapping[str, Sequence[float]]) -> str:

@@ -73,6 +73,7 @@ def measured_from(document: Mapping[str, Any], cpu: str = "bench") -> Measured:
         redis_bytes_per_citizen={
             k: float(v) for k, v in memory.items() if isinstance(v, int | float)
         },
+        redis_bytes_per_audit_record=float(document["audit_stream"]["bytes_per_record"]),
     )
 
 
@@ -102,6 +103,7 @@ def code_limits(policy_overrides: Mapping[str, Mapping[str, Any]] | None = None)
     """What the code configures: read from it, so the model follows the code. Policy overrides
     take the form of `PANJEREH_AGENCY_POLICIES` (`{"tax": {"max_concurrent": 64}}`)."""
     from connectors.registry import CONNECTOR_CLASSES
+    from observability.audit_settings import AuditSettings
     from observability.probe_settings import ProbeSettings
     from schema.response_cache.config import ResponseCacheConfig
     from server import AGENCY_POOL_LIMIT, AGENCY_POOL_PER_HOST
@@ -114,6 +116,7 @@ def code_limits(policy_overrides: Mapping[str, Mapping[str, Any]] | None = None)
         pool_per_host=AGENCY_POOL_PER_HOST,
         probe_interval_s=ProbeSettings().interval_s,
         response_max_age_s=ResponseCacheConfig().max_age_s,
+        audit_stream_maxlen=AuditSettings().stream_maxlen,
         policies={
             agency: cls.policy.with_overrides((policy_overrides or {}).get(agency, {}))
             for agency, cls in CONNECTOR_CLASSES.items()

@@ -62,9 +62,11 @@ def citizens_within(window_s: float, daily: float, monthly: float) -> float:
     return min(monthly, daily + (monthly - daily) * (days - 1) / 29)
 
 
-def _kept_s(policy: AgencyPolicy) -> float:
-    """How long an agency's answer is kept in Redis: its longest fresh-or-stale window."""
-    return max(max(policy.windows(kind)) for kind in (None, *policy.kind_ttls))
+def _kept_s(policy: AgencyPolicy, *, stale: bool = True) -> float:
+    """How long an agency's answers stay in Redis (its longest stale window: the key's TTL), or
+    stay fresh (its longest fresh window: what the hit ratio needs)."""
+    windows = (policy.windows(kind) for kind in (None, *policy.kind_ttls))
+    return max(max(pair) if stale else pair[0] for pair in windows)
 
 
 def plan(inputs: Inputs) -> Plan:
@@ -79,7 +81,11 @@ def plan(inputs: Inputs) -> Plan:
     redis_cpu_ms = mean(w, m.costs, "redis_cpu_ms")
     redis_cores = (p.rps * redis_cpu_ms + processes * m.idle_redis_cpu_ms_per_s) / 1000
     shards_cpu = math.ceil(redis_cores / a.redis_target_utilisation)
-    memory = _redis_memory(inputs, p)
+    stale = sum(agency_memory(inputs, p).values())
+    fresh = sum(agency_memory(inputs, p, stale=False).values())
+    audit = processes * lim.audit_stream_maxlen * m.redis_bytes_per_audit_record
+    responses = _response_memory(inputs, p)
+    memory = (stale if a.redis_keeps_stale_windows else fresh) + audit + responses
     shards_memory = math.ceil(memory / a.redis_shard_memory_bytes)
 
     agencies = tuple(lim.policies)
@@ -115,6 +121,10 @@ def plan(inputs: Inputs) -> Plan:
         redis_cores=redis_cores,
         redis_bytes_per_s=p.rps * mean(w, m.costs, "redis_bytes"),
         redis_memory_bytes=memory,
+        redis_answers_stale_bytes=stale,
+        redis_answers_fresh_bytes=fresh,
+        redis_audit_bytes=audit,
+        redis_responses_bytes=responses,
         redis_shards_cpu=shards_cpu,
         redis_shards_memory=shards_memory,
         redis_shards=max(1, shards_cpu, shards_memory),
@@ -131,26 +141,25 @@ def plan(inputs: Inputs) -> Plan:
     )
 
 
-def agency_memory(inputs: Inputs, p: Peak) -> dict[str, float]:
-    """Bytes of each agency's answers held in Redis: the citizens seen within its longest
-    window (fresh or stale) times what one citizen's answers from it take."""
+def agency_memory(inputs: Inputs, p: Peak, *, stale: bool = True) -> dict[str, float]:
+    """Bytes of each agency's answers in Redis: the citizens seen within its longest stale
+    window (or fresh window) times what one citizen's answers from it take."""
     m, a, lim = inputs.measured, inputs.assumed, inputs.limits
     daily = p.peak_day / a.requests_per_citizen_day
     return {
-        agency: citizens_within(_kept_s(policy), daily, a.monthly_active_citizens)
+        agency: citizens_within(_kept_s(policy, stale=stale), daily, a.monthly_active_citizens)
         * m.redis_bytes_per_citizen.get(agency, 0.0)
         for agency, policy in lim.policies.items()
     }
 
 
-def _redis_memory(inputs: Inputs, p: Peak) -> float:
-    """Agency answers held for their stale windows, plus answers the response cache keeps."""
+def _response_memory(inputs: Inputs, p: Peak) -> float:
+    """Every request the response cache does not answer offers an answer, kept at most
+    max-age."""
     m, a, lim = inputs.measured, inputs.assumed, inputs.limits
-    answers = sum(agency_memory(inputs, p).values())
-    # Every request the response cache does not answer offers an answer, kept at most max-age.
     stored_per_s = p.rps * (1 - a.temperature_share["hot"])
     response_bytes = sum(a.query_share[q] * m.costs[f"{q}-hot"].response_bytes for q in QUERIES)
-    return answers + stored_per_s * lim.response_max_age_s * response_bytes
+    return stored_per_s * lim.response_max_age_s * response_bytes
 
 
 def _agency_load(

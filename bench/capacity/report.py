@@ -97,10 +97,25 @@ def lines(
         f"  CPU: {plan.redis_cores:.2f} cores of Redis main thread ÷ "
         f"{a.redis_target_utilisation:.0%} target = {plan.redis_shards_cpu} shard(s)"
     )
+    kept = "stale" if a.redis_keeps_stale_windows else "fresh"
+    answers = (
+        plan.redis_answers_stale_bytes if a.redis_keeps_stale_windows
+        else plan.redis_answers_fresh_bytes
+    )  # fmt: skip
     yield (
-        f"  memory: {plan.redis_memory_bytes / 1e9:,.1f} GB of answers kept for their stale "
-        f"windows ÷ {a.redis_shard_memory_bytes / 1e9:g} GB a shard = "
-        f"{plan.redis_shards_memory} shard(s)"
+        f"  memory: agency answers for their {kept} windows {answers / 1e9:,.1f} GB (for their "
+        f"fresh windows only: {plan.redis_answers_fresh_bytes / 1e9:,.1f} GB; stale: "
+        f"{plan.redis_answers_stale_bytes / 1e9:,.1f} GB)"
+    )
+    yield (
+        f"    + audit streams {plan.redis_audit_bytes / 1e9:,.1f} GB ({plan.processes} processes × "
+        f"{inputs.limits.audit_stream_maxlen:,} records × "
+        f"{m.redis_bytes_per_audit_record:,.0f} B, never evicted) + response cache "
+        f"{plan.redis_responses_bytes / 1e9:,.1f} GB"
+    )
+    yield (
+        f"    = {plan.redis_memory_bytes / 1e9:,.1f} GB ÷ {a.redis_shard_memory_bytes / 1e9:g} GB "
+        f"a shard = {plan.redis_shards_memory} shard(s)"
     )
     yield (
         f"  → {plan.redis_shards} master shard(s), each with a replica "

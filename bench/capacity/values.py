@@ -61,6 +61,8 @@ class Measured:
     """At rest, per gateway process: probes, health book, followers of shared state."""
     redis_bytes_per_citizen: Mapping[str, float]
     """What one citizen's answers from each agency hold in Redis (`MEMORY USAGE`)."""
+    redis_bytes_per_audit_record: float
+    """What one record of a process's audit stream holds in Redis."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Assumptions:
     min_pods: int
     redis_target_utilisation: float
     redis_shard_memory_bytes: float
+    redis_keeps_stale_windows: bool
     agency_latency_s: float
     agencies_behind_one_host: bool
     monthly_active_citizens: float
@@ -99,6 +102,8 @@ class Limits:
     pool_per_host: int
     probe_interval_s: float
     response_max_age_s: float
+    audit_stream_maxlen: int
+    """Records each gateway process keeps in its audit stream (no TTL: never evicted)."""
     policies: Mapping[str, AgencyPolicy]
 
 
@@ -191,6 +196,12 @@ class Plan:
     redis_cores: float
     redis_bytes_per_s: float
     redis_memory_bytes: float
+    """What the shards are sized for: the answers (for their stale windows, or only their
+    fresh ones), the audit streams and the response cache."""
+    redis_answers_stale_bytes: float
+    redis_answers_fresh_bytes: float
+    redis_audit_bytes: float
+    redis_responses_bytes: float
     redis_shards_cpu: int
     redis_shards_memory: int
     redis_shards: int

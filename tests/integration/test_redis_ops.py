@@ -86,3 +86,5 @@ def test_redis_memory_is_counted_per_agency(report: dict[str, Any]) -> None:
     for agency in AGENCY_IDS:
         row = memory["by_family"][agency]
         assert row["keys"] >= 1 and row["bytes"] > 0, (agency, row)
+    audit = memory["by_family"]["audit"]  # the process's audit stream: one record a request
+    assert audit["keys"] == 1 and audit["entries"] >= REQUESTS, audit

@@ -82,7 +82,10 @@ def test_collected_figures_are_what_the_model_reads() -> None:
         },
         "redis_memory_after_me_cold": {
             "citizens": 4,
-            "by_family": {"tax": {"keys": 4, "bytes": 1000}, "audit": {"keys": 1, "bytes": 9}},
+            "by_family": {
+                "tax": {"keys": 4, "bytes": 1000},
+                "audit": {"keys": 1, "bytes": 9000, "entries": 10},
+            },
         },
         "finished_at": "2026-11-30T07:00:00+0000",
         "load_average": {"start": [1.0, 2.0, 3.0], "end": [1.5, 2.0, 3.0]},
@@ -125,6 +128,7 @@ def test_collected_figures_are_what_the_model_reads() -> None:
     assert measured.costs["me-hot"].redis_round_trips == pytest.approx(10.0)
     assert measured.costs["me-hot"].redis_bytes == pytest.approx(400.0)
     assert measured.redis_bytes_per_citizen == {"tax": 250.0}  # audit is not an agency
+    assert measured.redis_bytes_per_audit_record == 900.0
     assert measured.idle_redis_commands_per_s == 25.0
     assert document["sources"]["redis-ops"]["conditions"].endswith(
         "load average 1.0/2.0/3.0 at the start, 1.5/2.0/3.0 at the end"

@@ -51,6 +51,7 @@ MEASURED = Measured(
     idle_redis_commands_per_s=10,
     idle_redis_cpu_ms_per_s=2,
     redis_bytes_per_citizen={"A": 1000, "B": 2000},
+    redis_bytes_per_audit_record=500,
 )
 
 ASSUMED = Assumptions(
@@ -69,6 +70,7 @@ ASSUMED = Assumptions(
     min_pods=3,
     redis_target_utilisation=0.5,
     redis_shard_memory_bytes=16e9,
+    redis_keeps_stale_windows=True,
     agency_latency_s=0.5,
     agencies_behind_one_host=False,
     monthly_active_citizens=20e6,
@@ -82,6 +84,7 @@ LIMITS = Limits(
     pool_per_host=64,
     probe_interval_s=15.0,
     response_max_age_s=30.0,
+    audit_stream_maxlen=1000,
     policies={
         "A": AgencyPolicy(timeout=2.0, fresh_ttl=300, stale_ttl=DAY),
         "B": AgencyPolicy(timeout=3.0, fresh_ttl=600, stale_ttl=30 * DAY),
@@ -130,10 +133,20 @@ def test_redis_shards_by_cpu_and_by_memory() -> None:
     assert result.redis_shards_cpu == 1  # ceil(0.284 / 0.5)
     assert result.redis_commands_per_s == _approx(42_220)  # 1200 × 35 + 22 × 10
     # daily citizens 43.2e6 / 4 = 10.8e6: A kept a day → 10.8e6 × 1000 B; B kept 30 days →
-    # all 20e6 monthly citizens × 2000 B; responses: 600 stored/s × 30 s × 6000 B.
-    assert result.redis_memory_bytes == _approx(10.8e9 + 40e9 + 108e6)
-    assert result.redis_shards_memory == 4  # ceil(50.908 / 16)
+    # all 20e6 monthly citizens × 2000 B; responses: 600 stored/s × 30 s × 6000 B; audit
+    # streams: 22 processes × 1000 records × 500 B.
+    assert result.redis_answers_stale_bytes == _approx(10.8e9 + 40e9)
+    assert result.redis_responses_bytes == _approx(108e6)
+    assert result.redis_audit_bytes == _approx(11e6)
+    assert result.redis_memory_bytes == _approx(10.8e9 + 40e9 + 108e6 + 11e6)
+    assert result.redis_shards_memory == 4  # ceil(50.919 / 16)
     assert result.redis_shards == 4
+    # Fresh windows only: A fresh 300 s → 10.8e6 × 300/86400 = 37,500 citizens × 1000 B;
+    # B fresh 600 s → 75,000 × 2000 B.
+    assert result.redis_answers_fresh_bytes == _approx(37.5e6 + 150e6)
+    lean = plan(_with(redis_keeps_stale_windows=False))
+    assert lean.redis_memory_bytes == _approx(187.5e6 + 108e6 + 11e6)
+    assert lean.redis_shards_memory == 1
 
 
 def test_citizens_within_a_window() -> None:
