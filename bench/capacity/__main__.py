@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bench.capacity.inputs import (
     ASSUMPTIONS_PATH,
     CPU_SOURCES,
@@ -70,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="policy overrides as PANJEREH_AGENCY_POLICIES takes them, e.g. "
         '\'{"traffic-police": {"max_concurrent": 64}}\'',
     )
+    parser.add_argument(
+        "--audit-stream-maxlen",
+        type=int,
+        metavar="N",
+        help="records kept in each process's audit stream, as PANJEREH_AUDIT__STREAM_MAXLEN",
+    )
     parser.add_argument("--measured", type=Path, default=MEASURED_PATH, help="measured inputs")
     parser.add_argument("--assumptions", type=Path, default=ASSUMPTIONS_PATH, help="assumed inputs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the plan as JSON")
@@ -90,12 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides,
             cpu=args.gateway_cpu,
             policy_overrides=args.agency_policies,
+            audit_stream_maxlen=args.audit_stream_maxlen,
         )
         if inputs.assumed.outage_agency not in inputs.limits.policies:
             known = ", ".join(inputs.limits.policies)
             raise ValueError(f"unknown agency {inputs.assumed.outage_agency!r}; one of {known}")
         result = plan(inputs)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, ValidationError) as exc:
         print(f"bench.capacity: {exc}", file=sys.stderr)
         return 2
     for line in lines(result, inputs, measured_doc, args.gateway_cpu):

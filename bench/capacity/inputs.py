@@ -99,9 +99,13 @@ def assumptions_from(
     return Assumptions(**values)
 
 
-def code_limits(policy_overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Limits:
+def code_limits(
+    policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    audit_stream_maxlen: int | None = None,
+) -> Limits:
     """What the code configures: read from it, so the model follows the code. Policy overrides
-    take the form of `PANJEREH_AGENCY_POLICIES` (`{"tax": {"max_concurrent": 64}}`)."""
+    take the form of `PANJEREH_AGENCY_POLICIES` (`{"tax": {"max_concurrent": 64}}`); the audit
+    stream's length that of `PANJEREH_AUDIT__STREAM_MAXLEN`."""
     from connectors.registry import CONNECTOR_CLASSES
     from observability.audit_settings import AuditSettings
     from observability.probe_settings import ProbeSettings
@@ -116,7 +120,9 @@ def code_limits(policy_overrides: Mapping[str, Mapping[str, Any]] | None = None)
         pool_per_host=AGENCY_POOL_PER_HOST,
         probe_interval_s=ProbeSettings().interval_s,
         response_max_age_s=ResponseCacheConfig().max_age_s,
-        audit_stream_maxlen=AuditSettings().stream_maxlen,
+        audit_stream_maxlen=AuditSettings(
+            **({} if audit_stream_maxlen is None else {"stream_maxlen": audit_stream_maxlen})
+        ).stream_maxlen,
         policies={
             agency: cls.policy.with_overrides((policy_overrides or {}).get(agency, {}))
             for agency, cls in CONNECTOR_CLASSES.items()
@@ -140,8 +146,10 @@ def load_inputs(
     measured: Path = MEASURED_PATH,
     assumptions: Path = ASSUMPTIONS_PATH,
     overrides: Sequence[tuple[str, Any]] = (),
+    *,
     cpu: str = "bench",
     policy_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    audit_stream_maxlen: int | None = None,
 ) -> tuple[Inputs, dict[str, Any], dict[str, Any]]:
     """The model's inputs, and the two documents (for the report's sources and reasons)."""
     measured_doc = tomllib.loads(measured.read_text(encoding="utf-8"))
@@ -149,6 +157,6 @@ def load_inputs(
     inputs = Inputs(
         measured=measured_from(measured_doc, cpu),
         assumed=assumptions_from(assumed_doc, dict(overrides)),
-        limits=code_limits(policy_overrides),
+        limits=code_limits(policy_overrides, audit_stream_maxlen),
     )
     return inputs, measured_doc, assumed_doc

@@ -291,6 +291,10 @@ def test_policy_overrides_reach_the_plan() -> None:
     assert inputs.limits.policies["tax"].max_concurrent == 32
     limits = {x.resource for x in plan(inputs).limits}
     assert "bulkhead traffic-police (64)" in limits
+    short, _, _ = load_inputs(audit_stream_maxlen=100_000)
+    assert short.limits.audit_stream_maxlen == 100_000
+    full = plan(inputs)
+    assert plan(short).redis_audit_bytes == pytest.approx(full.redis_audit_bytes / 10)
 
 
 def _with(**changes: object) -> Inputs:
