@@ -157,6 +157,10 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
     if settings.redis_url:
         # Redis must fail (and hand over to memory) before the store's own bound cuts it off.
         redis = RedisCache.from_url(settings.redis_url, socket_timeout=timeout * 0.8)
+        # One call before traffic: a Cluster client learns the topology alone, not under the
+        # first burst of requests (where redis-py's async cluster client trips over itself).
+        if not await redis.ping():
+            log.warning("Redis at %r does not answer yet; serving from memory until it does", redis)
         backend = FallbackCache(
             redis, memory, metrics=app[METRICS], primary_timeout_s=timeout * 0.8
         )

@@ -170,5 +170,10 @@ class Settings(BaseSettings):
                 raise ValueError("production mode needs PANJEREH_AGENCY_URLS")
             if self.cache_key_secret is None:
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
+            if not self.probes.enabled:
+                raise ValueError(
+                    "production mode needs PANJEREH_PROBES__ENABLED=true: without probes no "
+                    "agency is ever judged and every one shows UP, whatever it does"
+                )
             self.audit.require_production_config()
         return self

@@ -114,8 +114,9 @@ class Metrics:
         )
         self.agency_maintenance = Gauge(
             "panjereh_agency_maintenance",
-            "1 while the agency's fleet-wide state is MAINTENANCE (a planned window, or 503 "
-            "with Retry-After; agency_up is 0 then), else 0.",
+            "1 while the agency is in PLANNED maintenance (fleet-wide state MAINTENANCE in a "
+            "calendar or ops window; agency_up is 0 then), else 0. An agency announcing "
+            "maintenance itself is panjereh_agency_announced_maintenance.",
             ["agency"],
             registry=r,
         )

@@ -175,9 +175,6 @@ class Prober:
         m = self._metrics
         m.agency_probe_success.labels(agency).set(int(result.success))
         m.agency_probe_duration.labels(agency).set(result.seconds)
-        up = result.up
-        if up is not None:
-            connector.up = up
 
     # -- the shared state -------------------------------------------------------------------
 

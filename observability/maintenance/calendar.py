@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import datetime as dt
 import logging
 import math
@@ -34,6 +33,7 @@ from typing import Any
 from domain.errors import InvalidInput, NotFound
 from domain.jalali import format_tehran_moment
 from observability.agency_health.model import MaintenanceWindow
+from observability.background import cancel_and_wait
 from observability.maintenance.config import MaintenanceSettings
 from observability.maintenance.nightly import NightlyWindow
 from observability.maintenance.store import MemoryWindowStore, RedisWindowStore, WindowStore
@@ -133,10 +133,7 @@ class MaintenanceCalendar:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self.store.close()
 
     async def _keep_synced(self) -> None:

@@ -21,7 +21,7 @@ from sandbox import PERSONAS
 from schema.error_codes import message_fa
 from tests.support.gateway import RunningGateway, running_gateway
 
-PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
+PROBES = {"interval_s": 0.25, "timeout_s": 0.125}
 WITHIN_S = 6.0
 TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30))
 

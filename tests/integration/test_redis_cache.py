@@ -1,7 +1,9 @@
 """The Redis backend against a real Redis: the cache contract, URL forms, and outages.
 
-The contract tests run on the session's Redis (`redis_url`: env REDIS_URL or a throwaway server)
-under a key prefix of their own. The outage tests start private servers they can kill.
+The contract tests (data cache, singleflight leases) run under a key prefix of their own on
+every topology (`redis_url` below): the session's single Redis (env REDIS_URL or a throwaway
+server), a Redis Cluster and a Sentinel-managed master. The outage tests start private servers
+they can kill.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from cache.redis import RedisCache
 from cache.store import CacheStore
 from observability.metrics import Metrics
 from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
+from tests.support.redis_topologies import every_topology
+
+redis_url = every_topology()
 
 SHORT_TTL = 0.3
 

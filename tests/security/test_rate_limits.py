@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 
 from auth.tokens import TokenIssuer
 from bench.processes import Children, free_port, start_gateway
@@ -25,8 +24,9 @@ from sandbox import PERSONAS, Sandbox
 from schema.error_codes import message_fa
 from server import VIEW
 from settings import Settings
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.redis_topologies import every_topology
 from tests.support.websocket import graphql_socket
 
 COMPLETE = PERSONAS["complete"]
@@ -207,16 +207,17 @@ async def test_when_redis_fails_limits_are_kept_in_memory_not_dropped() -> None:
 
 # -- two processes, one Redis ------------------------------------------------------------------
 
+redis_url = every_topology()  # one budget across instances, on every topology
+
 
 @asynccontextmanager
-async def _namespace(redis_url: str) -> AsyncIterator[tuple[str, aioredis.Redis]]:
+async def _namespace(redis_url: str) -> AsyncIterator[tuple[str, Any]]:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        yield namespace, client
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            yield namespace, client
+        finally:
+            await delete_namespace(client, namespace)
 
 
 @pytest.mark.redis

@@ -8,6 +8,7 @@ the metrics, the breaker. What is scripted: the agencies' answers (the transport
 from __future__ import annotations
 
 import asyncio
+import email.utils
 from typing import Any
 
 import pytest
@@ -157,8 +158,12 @@ async def test_stop_leaves_no_task_running() -> None:
     assert all(task.get_name() != "agency-prober" for task in asyncio.all_tasks())
 
 
+IN_TEN_MINUTES = email.utils.formatdate(Clock()() + 15 * 3 + 600, usegmt=True)
+"""An HTTP date ten minutes after the rig's third tick (its wall clock is its clock)."""
+
+
 @pytest.mark.parametrize(
-    ("answer", "outcome", "up", "maintenance"),
+    ("answer", "outcome", "up", "announced"),
     [
         (HEALTHY, "ok", 1, 0),
         (AgencyUnavailable("post", "refused", transient=True), "unavailable", 0, 0),
@@ -169,38 +174,46 @@ async def test_stop_leaves_no_task_running() -> None:
         (json_response({"status": {"value": "ok"}}), "bad_response", 0, 0),
         (TransportResponse(404, {}, b"no such path"), "bad_response", 0, 0),
         (TransportResponse(503, {"Retry-After": "600"}, b"<html>"), "maintenance", 0, 1),
+        (TransportResponse(503, {"Retry-After": IN_TEN_MINUTES}), "maintenance", 0, 1),
     ],
 )
 async def test_a_probe_sets_up_and_maintenance(
-    answer: Any, outcome: str, up: int, maintenance: int
+    answer: Any, outcome: str, up: int, announced: int
 ) -> None:
+    """Two probes running with no answer are DOWN; a 503 with Retry-After (a delay or an HTTP
+    date) is the agency's own maintenance, not a planned one."""
     rig = Rig()
     rig.transport.add(healthy, healthy)  # both up first: the answer must move the gauge
     await rig.tick()
     assert rig.up("post") == 1
-    rig.transport.add(answer, healthy)
+    rig.transport.add(answer, healthy, answer, healthy)
+    await rig.tick()
     await rig.tick()
 
     assert rig.up("post") == up
-    assert rig.connectors[0].up is bool(up)
-    assert rig.sample("panjereh_agency_maintenance", agency="post") == maintenance
+    assert rig.sample("panjereh_agency_maintenance", agency="post") == 0
+    assert rig.sample("panjereh_agency_announced_maintenance", agency="post") == announced
     assert rig.sample("panjereh_agency_probe_success", agency="post") == (outcome == "ok")
     assert rig.sample("panjereh_agency_probe_duration_seconds", agency="post") is not None
     assert rig.sample("panjereh_agency_probes_total", agency="post", outcome=outcome) >= 1
     assert rig.up("water") == 1
+    if announced:
+        window = (await rig.health.snapshot("post")).maintenance
+        assert window is not None and window.origin == "agency"
+        assert window.ends_at == pytest.approx(rig.clock() + 600)
 
 
-async def test_a_rate_limited_probe_is_a_failed_probe() -> None:
-    """A 429 says nothing of whether the agency works (the connector's `up` stays), but the
-    probe failed: with no successful call since the last tick the agency is DOWN."""
+async def test_a_rate_limited_probe_is_a_failed_probe_of_an_agency_that_answers() -> None:
+    """A 429 is a failed probe, but the agency answered: DEGRADED (twice running), never
+    DOWN, whether or not calls get through meanwhile."""
     rig = Rig()
     rig.transport.add(healthy, healthy)
     await rig.tick()
-    rig.transport.add(TransportResponse(429, {}, b"slow down"), healthy)
-    await rig.tick()
-    assert rig.connectors[0].up is True
-    assert rig.up("post") == 0
-    assert (await rig.health.snapshot("post")).state is AgencyState.DOWN
+    for _ in range(3):
+        rig.transport.add(TransportResponse(429, {}, b"slow down"), healthy)
+        await rig.tick()
+    assert rig.up("post") == 1
+    assert (await rig.health.snapshot("post")).state is AgencyState.DEGRADED
     assert rig.sample("panjereh_agency_probe_success", agency="post") == 0
 
 
