@@ -239,9 +239,18 @@ async def _health(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+AGENCY_POOL_LIMIT = 512
+"""Connections one process keeps open to agencies in all: the sum of the agencies' bulkheads
+(16 × 32), so the bulkheads, not the pool, decide (docs/capacity.md)."""
+AGENCY_POOL_PER_HOST = 64
+"""Connections to one host (host, port, TLS): binds when several agencies share one host."""
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(
+        limit=AGENCY_POOL_LIMIT, limit_per_host=AGENCY_POOL_PER_HOST, ttl_dns_cache=300
+    )
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
         connectors = build_connectors(
             app[AGENCY_URLS],
