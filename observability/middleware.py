@@ -16,6 +16,7 @@ from aiohttp import web
 
 from observability.logs import REQUEST_ID_VAR
 from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id, new_request_id
+from schema.error_codes import INTERNAL, message_fa
 
 __all__ = [
     "REQUEST_ID",
@@ -98,5 +99,7 @@ async def last_resort(request: web.Request, handler: Handler) -> web.StreamRespo
         logging.getLogger("panjereh.errors").exception(
             "unhandled error on %s", path, extra={"path": path}
         )
-        body = {"errors": [{"message": "Internal error", "extensions": {"code": "INTERNAL"}}]}
+        extensions = {"code": INTERNAL, "retryable": False}
+        extensions["messageFa"] = message_fa(extensions)
+        body = {"errors": [{"message": "Internal error", "extensions": extensions}]}
         return web.json_response(body, status=500)

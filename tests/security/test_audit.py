@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from connectors.agencies.civil_registry import CivilRegistryConnector
 from observability.audit import SubjectKeyer, canonical, chain_key, record_hash
 from observability.middleware import accepted_request_id, new_request_id
 from sandbox import PERSONAS, FaultSpec
@@ -47,7 +48,8 @@ READ = """query($nc: String!, $purpose: String!) {
     records { tax { status } deeds { items { unit } } } } }"""
 ME = "{ me { profile { firstName } address { city } } }"
 LOG = """query($first: Int!, $after: String) { me { accessLog(first: $first, after: $after) {
-  items { client at purpose agencies fields outcome } pageInfo { endCursor hasNextPage } } } }"""
+  items { client at purpose agencies agencyNames { id nameFa nameEn } fields outcome }
+  pageInfo { endCursor hasNextPage } } } }"""
 
 
 def _audit(path: Path, **more: Any) -> dict[str, Any]:
@@ -242,6 +244,10 @@ async def _check_access_log(gw: RunningGateway) -> None:
     assert item["client"] == "caseworker-app" and item["outcome"] == "OK"
     assert "civil-registry" in item["agencies"] and "records.tax" in item["fields"]
     assert "land-registry" in item["agencies"] and "records.deeds" in item["fields"]
+    assert [a["id"] for a in item["agencyNames"]] == item["agencies"]
+    registry = next(a for a in item["agencyNames"] if a["id"] == "civil-registry")
+    assert registry["nameFa"] == CivilRegistryConnector.name_fa
+    assert registry["nameEn"] == CivilRegistryConnector.name_en
     await _ask(gw, READ, service, {"nc": A, "purpose": "review 3"})  # arrives between pages
     page = await _log(gw, a, 2, page["pageInfo"]["endCursor"])
     assert [i["purpose"] for i in page["items"]] == ["review 0"]

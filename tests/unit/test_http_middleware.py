@@ -67,7 +67,11 @@ async def test_an_error_on_a_path_holding_a_code_logs_the_route_not_the_code(
 ) -> None:
     response = await client.get(path, headers={"X-Request-Id": "crash-one"})
     assert response.status == 500
-    assert (await response.json())["errors"][0]["extensions"]["code"] == "INTERNAL"
+    extensions = (await response.json())["errors"][0]["extensions"]
+    assert (
+        extensions["code"] == "INTERNAL"
+        and extensions["messageFa"] == "خطایی در سامانه رخ داد؛ کمی بعد دوباره تلاش کنید"
+    )
     raw = json_lines.getvalue()
     lines = [json.loads(line) for line in raw.splitlines()]
     (error,) = [x for x in lines if x["logger"] == "panjereh.errors"]
