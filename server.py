@@ -4,6 +4,9 @@ Shared resources are created in aiohttp cleanup contexts, in dependency order (o
 made first, then the sandbox agencies when embedded, the cache, the agency health book, the
 connectors with their one HTTP session, the probes) and closed in reverse order. Nothing lives
 in module globals.
+
+`serve` runs one process until SIGTERM and drains it (observability.drain): whoever starts
+gateway processes (the command line, a supervisor of workers) calls it in each.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import json
 import logging
 import os
 import shlex
+import signal
+import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,7 @@ from domain.errors import InvalidInput
 from observability.agency_health.book import AgencyHealthBook
 from observability.agency_health.lifecycle import open_health_book
 from observability.auditor import Auditor
+from observability.drain import Drain
 from observability.health import health_routes
 from observability.logs import configure_logging
 from observability.maintenance import MaintenanceCalendar, PreWindowRefresh, stale_shortfalls
@@ -57,7 +63,7 @@ from schema.view import GatewayView
 from settings import Settings
 from workers.worker import WorkerIdentity, settings_for_slot
 
-__all__ = ["create_app", "main"]
+__all__ = ["create_app", "main", "serve"]
 
 log = logging.getLogger("panjereh")
 
@@ -78,6 +84,7 @@ PRE_WINDOW_REFRESH = web.AppKey("pre_window_refresh", PreWindowRefresh)
 HEALTH_BOOK = web.AppKey("health_book", AgencyHealthBook)
 CIRCUITS = web.AppKey("circuit_overrides", CircuitOverrides)
 STATUS_PAGE = web.AppKey("status_page", StatusPage)
+DRAIN = web.AppKey("drain", Drain)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -89,6 +96,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[DRAIN] = drain = Drain(grace_s=settings.shutdown_grace_s, quiet_s=settings.shutdown_quiet_s)
+    drain.install(app)
     app.cleanup_ctx.extend(
         [
             _agencies,
@@ -104,7 +113,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             _pre_window_refresh,
         ]
     )
-    app.router.add_routes(health_routes(metrics, CACHE))
+    app.router.add_routes(health_routes(metrics, CACHE, drain))
     if settings.status_page.enabled:
         app.cleanup_ctx.append(_status_page)
         app.router.add_routes(status_routes(STATUS_PAGE))
@@ -150,6 +159,10 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
     if settings.redis_url:
         # Redis must fail (and hand over to memory) before the store's own bound cuts it off.
         redis = RedisCache.from_url(settings.redis_url, socket_timeout=timeout * 0.8)
+        # One call before traffic: a Cluster client learns the topology alone, not under the
+        # first burst of requests (where redis-py's async cluster client trips over itself).
+        if not await redis.ping():
+            log.warning("Redis at %r does not answer yet; serving from memory until it does", redis)
         backend = FallbackCache(
             redis, memory, metrics=app[METRICS], primary_timeout_s=timeout * 0.8
         )
@@ -228,9 +241,18 @@ async def _health(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+AGENCY_POOL_LIMIT = 512
+"""Connections one process keeps open to agencies in all: the sum of the agencies' bulkheads
+(16 × 32), so the bulkheads, not the pool, decide (docs/capacity.md)."""
+AGENCY_POOL_PER_HOST = 64
+"""Connections to one host (host, port, TLS): binds when several agencies share one host."""
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    connector = aiohttp.TCPConnector(limit=512, limit_per_host=64, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(
+        limit=AGENCY_POOL_LIMIT, limit_per_host=AGENCY_POOL_PER_HOST, ttl_dns_cache=300
+    )
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
         connectors = build_connectors(
             app[AGENCY_URLS],
@@ -488,11 +510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_sdl(args.path)
         print(f"wrote {args.path}")
         return 0
-    return _serve(settings, list(sys.argv[1:] if argv is None else argv))
+    return _serve_command(settings, list(sys.argv[1:] if argv is None else argv))
 
 
-def _serve(settings: Settings, arguments: list[str]) -> int:
-    """One gateway process until SIGTERM/SIGINT (aiohttp's graceful exit), or, for more than
+def _serve_command(settings: Settings, arguments: list[str]) -> int:
+    """One gateway process until SIGTERM/SIGINT, then drained (`serve`), or, for more than
     one worker, the supervisor that runs this same command once per worker (workers/)."""
     python = shlex.quote(os.path.relpath(sys.executable))  # how to run this interpreter again
     worker = WorkerIdentity.from_environ()
@@ -510,18 +532,72 @@ def _serve(settings: Settings, arguments: list[str]) -> int:
     app = create_app(settings)
     if worker is None:
         app.on_startup.append(functools.partial(_announce, python=python))
+        serve(app)
     else:  # the supervisor announces the workers once they all serve
         worker.install(app)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=worker.ready_notifier() if worker is not None else None,
-        access_log=None,
-        loop=_event_loop(),
-        reuse_port=worker is not None,
-    )
+        serve(app, reuse_port=True, listening=worker.ready_notifier())
     return 0
+
+
+def serve(
+    app: web.Application,
+    *,
+    reuse_port: bool = False,
+    sock: socket.socket | None = None,
+    listening: Callable[[], None] | None = None,
+) -> None:
+    """Serve `app` (made by `create_app`) on its settings' host and port (with SO_REUSEPORT
+    when `reuse_port`), or on `sock` already bound, until SIGTERM or SIGINT; then drain it (see
+    observability.drain). `listening` is called once the socket accepts connections (a worker
+    tells its supervisor). Returns when the process may exit."""
+    with asyncio.Runner(loop_factory=_event_loop) as runner:
+        runner.run(_serve(app, reuse_port=reuse_port, sock=sock, listening=listening))
+
+
+async def _serve(
+    app: web.Application,
+    *,
+    reuse_port: bool,
+    sock: socket.socket | None,
+    listening: Callable[[], None] | None,
+) -> None:
+    """aiohttp's runner with aiohttp's graceful shutdown, behind one step of our own: between
+    the signal and that shutdown the listeners stay open, so what a load balancer sends before
+    it has seen /readyz fail is still served (`run_app` would close them at the signal).
+
+    What is still in flight when the listeners close (normally nothing: the drain waited for
+    it) gets up to one request deadline, never more than the grace, as aiohttp's
+    `shutdown_timeout`; every GraphQL request ends by its deadline anyway. So the process exits
+    at most grace + deadline after the signal, plus the flushes: the orchestrator's kill timer
+    must allow that (Kubernetes: terminationGracePeriodSeconds = grace + 10, deadline 8 s)."""
+    settings, drain = app[SETTINGS], app[DRAIN]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, drain.begin)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=min(settings.shutdown_grace_s, settings.request_deadline_s),
+    )
+    try:
+        await runner.setup()
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(runner, sock)
+        else:
+            site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+        await site.start()
+        if listening is not None:
+            listening()
+        await drain.begun()
+        await drain.quiet()
+    finally:
+        try:
+            await runner.cleanup()
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+    drain.report()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -562,13 +638,18 @@ async def _announce(app: web.Application, *, python: str) -> None:
 
 
 def _banner(settings: Settings, sandbox_admin_url: str | None, *, python: str) -> str:
-    """Where the gateway is and how to try it (the sandbox's lines when it runs one)."""
+    """Where the gateway is and how to try it. The sandbox's citizens and a token for one are
+    the embedded default's onboarding (`sandbox_admin_url`: the sandbox it runs, in-process or,
+    for several workers, the supervisor's): development only, never in production (where
+    stdout goes to the log collector)."""
+    development = settings.mode == "development"
     base = f"http://{settings.host}:{settings.port}"
-    lines = [f"Panjereh is serving GraphQL at {base}/graphql (GraphiQL in the browser)"]
+    ide = " (GraphiQL in the browser)" if development else ""
+    lines = [f"Panjereh is serving GraphQL at {base}/graphql{ide}"]
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
     if settings.status_page.enabled:
         lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
-    if sandbox_admin_url and settings.tokens.dev_secret_for(settings.mode):
+    if development and sandbox_admin_url and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]

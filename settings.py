@@ -87,6 +87,21 @@ class Settings(BaseSettings):
     )
 
     request_deadline_s: float = Field(8.0, gt=0, le=60)
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        le=3600,
+        description="After SIGTERM: how long requests in flight, and those a load balancer still "
+        "sends, are served (/readyz answers 503 from the first moment); past it the listeners "
+        "close and what is left gets at most one request deadline more (observability.drain).",
+    )
+    shutdown_quiet_s: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="After SIGTERM the listeners close once no request has arrived for this long "
+        "and none is in flight (the load balancer has seen /readyz fail), or at the grace's end.",
+    )
     limits: QueryLimits = Field(
         default_factory=QueryLimits, description="Query limits (see schema.query_limits)."
     )
@@ -118,12 +133,6 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(
         default_factory=HealthSettings,
         description="Agency state, availability and incidents (observability.agency_health).",
-    )
-
-    maintenance: MaintenanceSettings = Field(
-        default_factory=MaintenanceSettings,
-        description="Planned maintenance: nightly windows per agency, one-off windows, the "
-        "pre-window refresh (observability.maintenance).",
     )
 
     maintenance: MaintenanceSettings = Field(
@@ -177,5 +186,10 @@ class Settings(BaseSettings):
                 raise ValueError("production mode needs PANJEREH_AGENCY_URLS")
             if self.cache_key_secret is None:
                 raise ValueError("production mode needs PANJEREH_CACHE_KEY_SECRET")
+            if not self.probes.enabled:
+                raise ValueError(
+                    "production mode needs PANJEREH_PROBES__ENABLED=true: without probes no "
+                    "agency is ever judged and every one shows UP, whatever it does"
+                )
             self.audit.require_production_config()
         return self

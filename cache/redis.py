@@ -14,6 +14,13 @@ the first command.
 Timeouts are short on purpose: a cache that answers late is worse than a miss. Commands are not
 retried on a timeout, and a broken connection is retried once, immediately (a pooled connection
 left over from before a Redis restart); anything else reaches `cache.fallback.FallbackCache`.
+
+A Cluster client retries a failed command up to `_CLUSTER_RETRIES` times, 10–50 ms apart, each
+time after re-reading which node serves the slot: that is how it finds a promoted replica. With
+fewer retries and no pause, redis-py's async cluster client (8.x) falls into a loop under
+concurrent load: each failure makes it refresh the topology and reset the connections other
+calls are using, which fail in turn (seen as AttributeError and "Connection closed"). The
+caller's own bound (`FallbackCache`'s timeout) still caps how long a call may take.
 """
 
 from __future__ import annotations
@@ -27,8 +34,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import BlockingConnectionPool
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import NoBackoff
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException
 
@@ -155,6 +162,7 @@ def _redact(url: str) -> str:
 
 
 _MAX_CONNECTIONS = 256
+_CLUSTER_RETRIES = 3
 _DELETE_IF_SCRIPT = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 )
@@ -179,6 +187,12 @@ def _plain_client(url: str, scheme: str, options: dict[str, Any]) -> aioredis.Re
     return aioredis.Redis.from_pool(pool)
 
 
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """The master's connections as a blocking pool, like a plain URL's: a burst beyond
+    `_MAX_CONNECTIONS` waits for a free connection instead of failing with MaxConnectionsError
+    (redis-py's Sentinel pool refuses past 100) and sending the whole cache to memory."""
+
+
 def _sentinel_client(url: str, options: dict[str, Any]) -> tuple[Sentinel, aioredis.Redis]:
     parts = urlsplit(url)
     username, password, hostlist = _userinfo(parts.netloc)
@@ -201,7 +215,12 @@ def _sentinel_client(url: str, options: dict[str, Any]) -> tuple[Sentinel, aiore
     if query.get("sentinel_password", [""])[0]:
         sentinel_kwargs["password"] = query["sentinel_password"][0]
     sentinel = Sentinel(nodes, sentinel_kwargs=sentinel_kwargs, **options)
-    master_options: dict[str, Any] = {"db": db}
+    master_options: dict[str, Any] = {
+        "db": db,
+        "connection_pool_class": _BlockingSentinelPool,
+        "max_connections": _MAX_CONNECTIONS,
+        "timeout": options["socket_timeout"],
+    }
     if username:
         master_options["username"] = username
     if password:
@@ -224,7 +243,12 @@ def _cluster_client(url: str, plain_scheme: str, options: dict[str, Any]) -> Red
     if parts.query:
         rewritten += f"?{parts.query}"
     extra = [ClusterNode(host, port) for host, port in nodes[1:]]
-    return RedisCluster.from_url(rewritten, startup_nodes=extra or None, **options)
+    cluster_options = {
+        **options,
+        "max_connections": _MAX_CONNECTIONS,  # per node; redis-py's default is 100
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.05), _CLUSTER_RETRIES),
+    }
+    return RedisCluster.from_url(rewritten, startup_nodes=extra or None, **cluster_options)
 
 
 def _userinfo(netloc: str) -> tuple[str | None, str | None, str]:

@@ -120,11 +120,11 @@ class CacheStore:
         key = self.key_for(agency, kind, subject)
         raw = await self._guard("get", self.backend.get(key), _FAILED)
         if raw is _FAILED:
-            self._metrics.cache_lookups.labels(kind, "error").inc()
+            self._metrics.cache_lookups.labels(agency, kind, "error").inc()
             return None
         entry = self._entry_of(key, raw) if raw is not None else None
         result = "miss" if entry is None else "hit" if entry.is_fresh(self.clock()) else "stale"
-        self._metrics.cache_lookups.labels(kind, result).inc()
+        self._metrics.cache_lookups.labels(agency, kind, result).inc()
         return entry
 
     async def peek(self, agency: str, kind: str, subject: str) -> CacheEntry | None:

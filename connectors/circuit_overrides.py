@@ -6,7 +6,7 @@
                    ──▶ FLEET
       without (embedded default), or Redis refusing the write ──▶ this instance only: INSTANCE
     every instance, one listener task (with Redis):
-      subscribe ─▶ read the hash (resync) ─▶ apply each message as it comes
+      read the hash ─▶ subscribe ─▶ read it again (resync) ─▶ apply each message as it comes
                  ─▶ read the hash again every `resync_s` and after every reconnection
     apply = the connector's `breaker.force(state)` and one log line naming the ops client (a
             client id; never a token)
@@ -39,6 +39,7 @@ from redis.asyncio.cluster import RedisCluster
 from cache.redis import RedisCache
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.breaker import CircuitState
+from observability.background import cancel_and_wait
 
 __all__ = ["CircuitOrder", "CircuitOverrides", "CircuitScope"]
 
@@ -240,10 +241,7 @@ class CircuitOverrides:
     async def stop(self) -> None:
         """Stop listening, and close the Redis client if it was made here."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._owned is not None:
             await self._owned.close()
 
@@ -252,6 +250,11 @@ class CircuitOverrides:
         delay = _RETRY_MIN_S
         while True:
             try:
+                # On a Cluster the subscription goes to the node serving the channel's slot, as
+                # the client last knew it: a command first (the same slot: the hash has the
+                # channel's name) makes it learn the topology, or learn it again after a
+                # failover, where the subscription alone would knock on the dead master forever.
+                await self._resync("read before subscribing")
                 pubsub = self._client.pubsub()
                 try:
                     await pubsub.subscribe(self._key)

@@ -32,6 +32,7 @@ from connectors.agencies.water import WaterConnector
 from connectors.pipeline.base import AgencyConnector, MaintenanceView
 from connectors.pipeline.recent import RecentLimits
 from connectors.pipeline.transport import Transport
+from domain.agencies import AgencyNames, record_names
 from observability.agency_health.model import HealthBook
 from observability.metrics import Metrics
 
@@ -75,6 +76,7 @@ CONNECTOR_CLASSES: dict[str, type[AgencyConnector]] = {
 }
 """Agency id → connector class, in the order of `Connectors`."""
 AGENCY_IDS: tuple[str, ...] = tuple(CONNECTOR_CLASSES)
+record_names({id_: AgencyNames(c.name_fa, c.name_en) for id_, c in CONNECTOR_CLASSES.items()})
 
 
 def build_connectors(

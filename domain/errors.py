@@ -52,8 +52,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import TYPE_CHECKING
 
 from domain.jalali import TEHRAN, format_tehran_moment
+
+if TYPE_CHECKING:
+    from domain.sourced import Source
 
 __all__ = [
     "AgencyBadResponse",
@@ -167,7 +171,15 @@ class AgencyBadResponse(AgencyError):
 
 
 class AgencyNotFound(AgencyError):
-    """The agency holds no record for what was asked."""
+    """The agency holds no record for what was asked.
+
+    An answer, not a failure: a citizen's field shows it as null or an empty list, and its
+    `source` (when the agency said so, and until when that holds: the short negative cache
+    entry) says where that came from. The pipeline sets it; None when not known."""
+
+    def __init__(self, agency: str, message: str, *, source: Source | None = None) -> None:
+        super().__init__(agency, message)
+        self.source = source
 
 
 class NotFound(PanjerehError):

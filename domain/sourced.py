@@ -2,8 +2,8 @@
 
 `Fetched` is what the pipeline answers (a value and its `Source`); `Sourced` is how a response
 reads it: the record's own fields as plain attributes beside `source`, made once per agency part
-so that every field below it is a plain attribute read. `PartStatus` is one agency's share of a
-list gathered from several.
+so that every field below it is a plain attribute read. `PartStatus` is one agency's share of an
+answer (of a list gathered from several agencies, or of a citizen's whole answer).
 """
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
+
+from domain import agencies
+
+if TYPE_CHECKING:
+    from domain.errors import AgencyError
 
 __all__ = ["Fetched", "PartStatus", "Source", "SourceState", "Sourced"]
 
@@ -25,12 +30,23 @@ class Source:
     """Which agency answered, when, and whether this is a stale copy served during its failure.
 
     `fresh_until` is when the answer stops being fresh (its cache window), when known: nothing
-    built from it (a kept response) may be served past it."""
+    built from it (a kept response) may be served past it. `failure` is, for a stale copy, why
+    the fresh answer could not be had (a client is told so, with the copy's age)."""
 
     agency: str
     fetched_at: dt.datetime
     stale: bool = False
     fresh_until: dt.datetime | None = None
+    failure: AgencyError | None = field(default=None, compare=False)
+
+    @property
+    def name_fa(self) -> str:
+        """The agency's name as citizens know it; its id when no connector names it."""
+        return agencies.name_fa(self.agency)
+
+    @property
+    def name_en(self) -> str:
+        return agencies.name_en(self.agency)
 
     def age_seconds(self, now: dt.datetime | None = None) -> float:
         now = now or dt.datetime.now(dt.UTC)
@@ -76,22 +92,47 @@ class Sourced(Generic[T]):
 
 
 class SourceState(StrEnum):
-    """How one agency's part of a gathered list was obtained."""
+    """What one agency's part of an answer came to; absence (EMPTY: "no record", or nothing in
+    the answer) is a state, not an error."""
 
     OK = "OK"
+    EMPTY = "EMPTY"
     STALE = "STALE"
     UNAVAILABLE = "UNAVAILABLE"
+
+    @property
+    def answered(self) -> bool:
+        """The agency answered, fresh: with data (OK) or with "no record" (EMPTY)."""
+        return self in (SourceState.OK, SourceState.EMPTY)
 
 
 @dataclass(frozen=True, slots=True)
 class PartStatus:
-    """One agency's part of a gathered list: its state, its source when it answered, and the
-    error when it did not (a `PanjerehError`, or any other exception: a fault of ours)."""
+    """One agency's part of an answer: its state, its source when it answered (with data or
+    with "no record"), and the error when it did not (a `PanjerehError`, or any other
+    exception: a fault of ours), or, for a stale copy, why the fresh answer could not be had."""
 
     agency: str
     state: SourceState
     source: Source | None = field(
         default=None,
-        metadata={"description": "Null when the agency's part is missing or it holds no record."},
+        metadata={"description": "Null when the agency's part is missing (UNAVAILABLE)."},
     )
     error: Exception | None = None
+
+    @property
+    def name_fa(self) -> str:
+        return agencies.name_fa(self.agency)
+
+    @property
+    def name_en(self) -> str:
+        return agencies.name_en(self.agency)
+
+    @property
+    def fetched_at(self) -> dt.datetime | None:
+        """When the agency gave this answer (or the stale copy shown); None when it failed."""
+        return self.source.fetched_at if self.source is not None else None
+
+    @property
+    def age(self) -> int | None:
+        return self.source.age if self.source is not None else None

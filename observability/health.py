@@ -1,4 +1,5 @@
-"""`/healthz` (process alive), `/readyz` (config loaded, cache reachable) and `/metrics`."""
+"""`/healthz` (process alive), `/readyz` (config loaded, cache reachable, not shutting down) and
+`/metrics`."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cache.store import CacheStore
+from observability.drain import Drain
 from observability.metrics import Metrics
 
 __all__ = ["health_routes"]
 
 
-def health_routes(metrics: Metrics, cache: web.AppKey[CacheStore]) -> list[web.RouteDef]:
-    """Routes for probes and scraping; the cache is looked up per call since it starts later."""
+def health_routes(
+    metrics: Metrics, cache: web.AppKey[CacheStore], drain: Drain | None = None
+) -> list[web.RouteDef]:
+    """Routes for probes and scraping; the cache is looked up per call since it starts later.
+    From the moment `drain` has begun (SIGTERM) `/readyz` answers 503, whatever else holds."""
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
+        if drain is not None and drain.draining:
+            return web.json_response({"status": "draining"}, status=503)
         store = request.app.get(cache)
         if store is None:
             return web.json_response({"status": "starting"}, status=503)

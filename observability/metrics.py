@@ -155,8 +155,17 @@ class Metrics:
         )
         self.agency_maintenance = Gauge(
             "panjereh_agency_maintenance",
-            "1 while the agency's fleet-wide state is MAINTENANCE (a planned window, or 503 "
-            "with Retry-After; agency_up is 0 then), else 0.",
+            "1 while the agency is in PLANNED maintenance (fleet-wide state MAINTENANCE in a "
+            "calendar or ops window; agency_up is 0 then), else 0. An agency announcing "
+            "maintenance itself is panjereh_agency_announced_maintenance.",
+            ["agency"],
+            multiprocess_mode="livemostrecent",
+            registry=r,
+        )
+        self.agency_announced_maintenance = Gauge(
+            "panjereh_agency_announced_maintenance",
+            "1 while the agency's fleet-wide state is MAINTENANCE only because the agency says "
+            "so itself (503 with Retry-After, no calendar or ops window), else 0.",
             ["agency"],
             multiprocess_mode="livemostrecent",
             registry=r,
@@ -175,8 +184,9 @@ class Metrics:
         )
         self.cache_lookups = Counter(
             "panjereh_cache_lookups_total",
-            "Cache lookups by data kind and result (hit, miss, stale).",
-            ["kind", "result"],
+            "Lookups of agency answers in the cache by agency, data kind and result (hit, miss, "
+            "stale, error: the backend failed); the response cache counts its own.",
+            ["agency", "kind", "result"],
             registry=r,
         )
         self.cache_degraded = Gauge(
@@ -220,9 +230,10 @@ class Metrics:
         self.graphql_requests = Counter(
             "panjereh_graphql_requests_total",
             "GraphQL requests by outcome: ok (answered; `not found` is an answer), partial (some "
-            "fields failed for an agency or a fault of ours), client_error (refused for the "
-            "request or its caller: token, input, query, limits, 4xx/429), error (nothing "
-            "answered, for an agency or a fault of ours).",
+            "fields failed for an agency, in maintenance or not, or a fault of ours; others "
+            "answered), maintenance (nothing answered, only for agencies in maintenance), "
+            "client_error (refused for the request or its caller: token, input, query, limits, "
+            "4xx/429), error (nothing answered, for an agency or a fault of ours).",
             ["outcome"],
             registry=r,
         )

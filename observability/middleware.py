@@ -16,6 +16,7 @@ from aiohttp import web
 
 from observability.logs import REQUEST_ID_VAR
 from observability.request_ids import REQUEST_ID_HEADER, accepted_request_id, new_request_id
+from schema.error_codes import INTERNAL, message_fa
 
 __all__ = [
     "REQUEST_ID",
@@ -87,12 +88,18 @@ def _route_path(request: web.Request) -> str:
 
 @web.middleware
 async def last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn anything unexpected into a plain 500 without a stack trace for the client."""
+    """Turn anything unexpected into a plain 500 without a stack trace for the client. The
+    log names the route, as the access line does, never the path a client typed."""
     try:
         return await handler(request)
     except web.HTTPException:
         raise
     except Exception:
-        logging.getLogger("panjereh.errors").exception("unhandled error on %s", request.path)
-        body = {"errors": [{"message": "Internal error", "extensions": {"code": "INTERNAL"}}]}
+        path = _route_path(request)
+        logging.getLogger("panjereh.errors").exception(
+            "unhandled error on %s", path, extra={"path": path}
+        )
+        extensions = {"code": INTERNAL, "retryable": False}
+        extensions["messageFa"] = message_fa(extensions)
+        body = {"errors": [{"message": "Internal error", "extensions": extensions}]}
         return web.json_response(body, status=500)

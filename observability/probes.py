@@ -80,6 +80,8 @@ class Prober:
         self.latest: dict[str, ProbeResult] = {}
         """The newest result applied per agency (own or another instance's)."""
         self._task: asyncio.Task[None] | None = None
+        self._ticking = False
+        self._stopping = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -93,9 +95,21 @@ class Prober:
             self._task = asyncio.create_task(self._every_interval(first), name="agency-prober")
 
     async def stop(self) -> None:
-        """Cancel the ticks and wait for them to end: no probe is left running."""
+        """End the ticks and wait for them to end: no probe is left running. A tick under way is
+        let finish (each probe is bounded by `timeout_s`, a tick by the interval), so the health
+        book is not cut off in the middle of writing what it has buffered; a wait between two
+        ticks is cut at once."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        if not self._ticking:
+            task.cancel()
+        try:
+            async with asyncio.timeout(self.settings.interval_s):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(task)
+        except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -109,12 +123,16 @@ class Prober:
     async def _every_interval(self, next_at: float) -> None:
         """Tick on a fixed cadence from `next_at` (a slow tick is not followed by a drift)."""
         interval = self.settings.interval_s
-        while True:
+        while not self._stopping:
             delay = next_at - self._clock()
             if delay < 0:  # a tick outlasted the interval: start again from now
                 next_at, delay = self._clock(), 0.0
             await self._sleep(delay)
-            await self.tick()
+            self._ticking = True
+            try:
+                await self.tick()
+            finally:
+                self._ticking = False
             next_at += interval
 
     # -- one tick ---------------------------------------------------------------------------
@@ -157,9 +175,6 @@ class Prober:
         m = self._metrics
         m.agency_probe_success.labels(agency).set(int(result.success))
         m.agency_probe_duration.labels(agency).set(result.seconds)
-        up = result.up
-        if up is not None:
-            connector.up = up
 
     # -- the shared state -------------------------------------------------------------------
 

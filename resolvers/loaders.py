@@ -10,7 +10,8 @@ waiter waits through a shield, so a waiter that is cancelled never cancels the l
 fields share. The rate-limit spend runs inside the lookup's task; lookups started in the same
 step are charged in one count (`LookupBudget`). State lives here, per request: the tasks, what
 each lookup ended in (`outcomes`, read by the audit), the sources of the answers and whether any
-lookup was refused (read by the response cache).
+lookup was refused (read by the response cache). An agency's "no record" (`AgencyNotFound`) is
+an answer with a source of its own, not a failure.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from connectors.pipeline.deadline import Deadline
-from domain.errors import QueryTooComplex
+from domain.errors import AgencyNotFound, QueryTooComplex
 from domain.sourced import Fetched, Source
 from ratelimits.limiter import LookupBudget
 
@@ -63,8 +64,8 @@ class RequestLoaders:
         """Every lookup the agencies were asked, with the exception it ended in (None:
         answered); the audit reads which agencies were asked about whom from it."""
         self.sources: list[Source] = []
-        """The source of every answer; the response cache keeps an answer no longer than the
-        freshest of them allows."""
+        """The source of every answer ("no record" included); the response cache keeps an
+        answer no longer than the freshest of them allows."""
 
     def for_deadline(self, deadline: Deadline) -> RequestLoaders:
         """Fresh loaders with these limits and budget, calling agencies with `deadline`."""
@@ -110,6 +111,11 @@ class RequestLoaders:
                 raise
         try:
             result = await op(*args, deadline=self.deadline)
+        except AgencyNotFound as exc:
+            self.outcomes[key] = exc
+            if exc.source is not None:
+                self.sources.append(exc.source)
+            raise
         except Exception as exc:
             self.outcomes[key] = exc
             raise
@@ -118,10 +124,16 @@ class RequestLoaders:
         return result
 
     def answered_sources(self) -> list[Source] | None:
-        """The sources of every answer, or None when a lookup failed, found nothing or was
-        refused (by the rate limits or the cap): an answer built then is partial."""
-        if self._refused or any(error is not None for error in self.outcomes.values()):
+        """The sources of every answer ("no record" included), or None when a lookup failed or
+        was refused (by the rate limits or the cap): an answer built then is partial. A "no
+        record" whose source is not known is counted as failed: how long it holds is unknown."""
+        if self._refused:
             return None
+        for error in self.outcomes.values():
+            if error is not None and not (
+                isinstance(error, AgencyNotFound) and error.source is not None
+            ):
+                return None
         return self.sources
 
 

@@ -7,9 +7,21 @@ from enum import StrEnum
 
 import strawberry
 
+from domain.agencies import name_en, name_fa
 from observability.access_index import AccessItem, AccessPage
 
-__all__ = ["AccessLog", "AccessLogEntry", "AccessOutcome", "PageInfo"]
+__all__ = ["AccessLog", "AccessLogEntry", "AccessOutcome", "AgencyName", "PageInfo"]
+
+
+@strawberry.type(description="An agency, by its id and its names.")
+class AgencyName:
+    id: str
+    name_fa: str = strawberry.field(description="The agency's name as citizens know it (Persian).")
+    name_en: str = strawberry.field(description="The agency's name in English.")
+
+    @classmethod
+    def of(cls, agency: str) -> AgencyName:
+        return cls(id=agency, name_fa=name_fa(agency), name_en=name_en(agency))
 
 
 @strawberry.enum(description="How an access ended.")
@@ -25,7 +37,10 @@ class AccessLogEntry:
     client: str = strawberry.field(description="Client id of the service that read.")
     at: dt.datetime
     purpose: str | None = strawberry.field(description="The purpose the service stated.")
-    agencies: list[str] = strawberry.field(description="Agencies asked for this read.")
+    agencies: list[str] = strawberry.field(description="Agencies asked for this read (ids).")
+    agency_names: list[AgencyName] = strawberry.field(
+        description="The same agencies with their Persian and English names."
+    )
     fields: list[str] = strawberry.field(description="Fields asked, e.g. `records.tax`.")
     outcome: AccessOutcome
 
@@ -36,6 +51,7 @@ class AccessLogEntry:
             at=item.at,
             purpose=item.purpose,
             agencies=item.agencies,
+            agency_names=[AgencyName.of(agency) for agency in item.agencies],
             fields=item.fields,
             outcome=AccessOutcome(item.outcome),
         )

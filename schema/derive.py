@@ -40,7 +40,7 @@ from strawberry.types.field import StrawberryField
 from domain.calendar import Day
 from domain.sourced import Source, Sourced
 
-__all__ = ["CalendarDate", "SourceInfo", "object_type", "sourced_type"]
+__all__ = ["CalendarDate", "SourceInfo", "is_sourced_list", "object_type", "sourced_type"]
 
 
 @strawberry.type(description="A calendar day, in ISO (Gregorian) and Jalali forms.")
@@ -56,6 +56,8 @@ class SourceInfo:
     """Read from a `Source`; its age is computed when the response is written."""
 
     agency: str
+    name_fa: str = strawberry.field(description="The agency's name as citizens know it (Persian).")
+    name_en: str = strawberry.field(description="The agency's name in English.")
     fetched_at: dt.datetime
     age: int = strawberry.field(name="ageSeconds")
     stale: bool = strawberry.field(
@@ -65,6 +67,13 @@ class SourceInfo:
 
 _DERIVED: dict[Any, type] = {Day: CalendarDate, Source: SourceInfo}
 """Each class (or `Sourced[M]`) derived so far → its GraphQL type."""
+_SOURCED_LISTS: set[type] = set()
+
+
+def is_sourced_list(graphql_type: type) -> bool:
+    """Whether `graphql_type` is a sourced list (`items` and `source`), as `sourced_type` of a
+    `list[M]` makes it: an agency's "no record" is then an empty list, not null."""
+    return graphql_type in _SOURCED_LISTS
 
 
 def object_type(
@@ -78,7 +87,8 @@ def object_type(
 ) -> type:
     """The GraphQL type of `cls` (a pydantic model or a dataclass): its fields but `exclude`,
     GraphQL names from `names` (python name → GraphQL name) where they differ, then `extra`
-    (python name → annotation, or a `strawberry.field` with a resolver)."""
+    (python name → annotation, or a `strawberry.field` with a resolver, or with a
+    `graphql_type` for an attribute the class offers, e.g. a property, with a description)."""
     graphql_type = _build(name or cls.__name__, description, _fields(cls, exclude, names), extra)
     _DERIVED[cls] = graphql_type
     return graphql_type
@@ -99,7 +109,9 @@ def sourced_type(
         if name is None:
             raise TypeError("a sourced list needs a name")
         fields: dict[str, tuple[Any, StrawberryField]] = {"items": (value, strawberry.field())}
-        return _build(name, description, fields, extra, sourced=True)
+        graphql_list = _build(name, description, fields, extra, sourced=True)
+        _SOURCED_LISTS.add(graphql_list)
+        return graphql_list
     fields = _fields(value, exclude, names)
     graphql_type = _build(name or value.__name__, description, fields, extra, sourced=True)
     _DERIVED[Sourced[value]] = graphql_type  # type: ignore[valid-type]
@@ -144,11 +156,13 @@ def _build(
         annotations[field] = _graphql(annotation)
         namespace[field] = definition
     for field, spec in (extra or {}).items():
-        if isinstance(spec, StrawberryField):  # a resolver: annotated too, to keep its place
+        if isinstance(spec, StrawberryField):  # annotated too, to keep its place
             namespace[field] = spec
             resolver = spec.base_resolver
             if resolver is not None:
                 annotations[field] = typing.get_type_hints(resolver.wrapped_func)["return"]
+            elif spec.type_annotation is not None:  # an attribute (a property) described
+                annotations[field] = spec.type_annotation.annotation
         else:
             annotations[field] = _graphql(spec)
     if sourced:

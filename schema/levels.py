@@ -27,13 +27,13 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLInterfaceType, GraphQLObjectType
+from graphql import GraphQLField, GraphQLInterfaceType, GraphQLObjectType
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from domain.errors import InsufficientLevel, Unauthenticated
 
-__all__ = ["field_levels", "guard"]
+__all__ = ["field_levels", "guard", "required_level"]
 
 
 class _AtLeast(BasePermission):
@@ -75,11 +75,17 @@ def field_levels(schema: strawberry.Schema) -> dict[str, int]:
             continue
         inherited = {f for i in graphql_type.interfaces for f in i.fields}
         for field_name, graphql_field in graphql_type.fields.items():
-            definition = (graphql_field.extensions or {}).get("strawberry-definition")
-            if field_name in inherited or definition is None:
-                continue
-            for extension in definition.extensions:
-                for permission in getattr(extension, "permissions", ()):
-                    if isinstance(permission, _AtLeast):
-                        levels[f"{type_name}.{field_name}"] = permission.level
+            level = required_level(graphql_field)
+            if field_name not in inherited and level is not None:
+                levels[f"{type_name}.{field_name}"] = level
     return levels
+
+
+def required_level(graphql_field: GraphQLField) -> int | None:
+    """The level a field of the built schema needs; None when it is not guarded."""
+    definition = (graphql_field.extensions or {}).get("strawberry-definition")
+    for extension in getattr(definition, "extensions", None) or ():
+        for permission in getattr(extension, "permissions", ()):
+            if isinstance(permission, _AtLeast):
+                return permission.level
+    return None

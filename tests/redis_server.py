@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
@@ -43,6 +43,7 @@ __all__ = [
     "RedisServerProcess",
     "delete_namespace",
     "find_redis_server",
+    "redis_client",
     "redis_unavailable",
     "session_redis_url",
     "throwaway_redis",
@@ -342,8 +343,24 @@ def session_redis_url() -> Iterator[str]:
 
 
 def unique_namespace() -> str:
-    """A key prefix no other test uses. The braces are a Cluster hash tag: one slot per test."""
-    return f"panjereh-test:{{{uuid.uuid4().hex}}}:"
+    """A key prefix no other test uses. No hash tag in it: on a Cluster a test's keys spread over
+    the slots as production's do, so an operation that needs its keys in one slot must say so
+    in its own keys (a test namespace in braces would put every key in one slot and hide that).
+    """
+    return f"panjereh-test:{uuid.uuid4().hex}:"
+
+
+@contextlib.asynccontextmanager
+async def redis_client(url: str) -> AsyncIterator[Any]:
+    """A client for any URL the gateway takes (plain, Sentinel, Cluster), closed afterwards:
+    the one the gateway itself would make (`RedisCache.from_url`), with test timeouts."""
+    from cache.redis import RedisCache
+
+    cache = RedisCache.from_url(url, socket_timeout=2.0)
+    try:
+        yield cache.client
+    finally:
+        await cache.close()
 
 
 async def delete_namespace(client: Any, namespace: str) -> int:

@@ -36,22 +36,21 @@ from settings import Settings
 from workers.processes import SandboxProcess, WorkerCommand
 from workers.supervisor import RestartPolicy, StopRequest, Supervisor
 
-__all__ = ["DEFAULT_SHUTDOWN_GRACE_S", "serve_workers", "stop_timeout_s"]
+__all__ = ["STOP_MARGIN_S", "serve_workers", "stop_timeout_s"]
 
 log = logging.getLogger("panjereh.workers")
 
-DEFAULT_SHUTDOWN_GRACE_S = 20.0
-"""PANJEREH_SHUTDOWN_GRACE_S's default (issue 10's contract), for a build without the setting."""
-STOP_MARGIN_S = 4.0
-"""After the grace, time for a worker's cleanup (flushes, closing connections) before it is
-killed; grace + margin stays inside Kubernetes' terminationGracePeriodSeconds (grace + 10,
-less the ~5 s preStop sleep)."""
+STOP_MARGIN_S = 2.0
+"""Past the longest a worker's own shutdown may take: time for its flushes and exit."""
 
 
 def stop_timeout_s(settings: Settings) -> float:
-    """How long workers get to stop after SIGTERM before they are killed."""
-    grace = getattr(settings, "shutdown_grace_s", DEFAULT_SHUTDOWN_GRACE_S)
-    return float(grace) + STOP_MARGIN_S
+    """How long workers get after SIGTERM before they are killed: no less than a worker's own
+    drain may take (the grace, then at most one request deadline for what is still in flight:
+    server.serve), plus the margin. With the defaults 20 + 8 + 2 = 30 s, Kubernetes'
+    terminationGracePeriodSeconds (grace + 10)."""
+    last_requests = min(settings.shutdown_grace_s, settings.request_deadline_s)
+    return settings.shutdown_grace_s + last_requests + STOP_MARGIN_S
 
 
 def serve_workers(
@@ -116,6 +115,7 @@ def serve_workers(
             count,
             WorkerCommand(script, arguments, environment),
             policy=policy,
+            sleep=stop.wait,
             on_started=started,
             on_exited=exited,
         )

@@ -18,7 +18,10 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import signal
 import time
 from collections.abc import Callable
@@ -67,15 +70,33 @@ class RestartPolicy:
 
 class StopRequest:
     """SIGTERM/SIGINT to the supervisor, noted by the handler and read by the loop (a signal
-    handler must not do more than note it: the loop may be anywhere)."""
+    handler must not do more than note it: the loop may be anywhere). Once installed, `wait`
+    returns as soon as a signal arrives (the interpreter writes it to a wakeup pipe), so the
+    signal is forwarded at once rather than at the next tick."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self.count = 0
+        self._wakeup: int | None = None
 
     def install(self) -> None:
+        read_end, write_end = os.pipe()
+        for end in (read_end, write_end):
+            os.set_blocking(end, False)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        self._wakeup = read_end
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._handle)
+
+    def wait(self, timeout_s: float) -> None:
+        """Sleep `timeout_s`, less if a signal arrives."""
+        if self._wakeup is None:
+            time.sleep(timeout_s)
+            return
+        ready, _, _ = select.select([self._wakeup], [], [], timeout_s)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wakeup, 512)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.request(signum)

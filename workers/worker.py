@@ -40,14 +40,14 @@ class WorkerIdentity:
         fd = environ.get(READY_FD_ENV)
         return cls(int(slot), int(fd) if fd else None)
 
-    def ready_notifier(self) -> Callable[..., None] | None:
-        """For `web.run_app(print=…)`, which aiohttp calls once every site is listening."""
+    def ready_notifier(self) -> Callable[[], None] | None:
+        """For `server.serve(listening=…)`, called once the socket is bound and listening."""
         fd = self.ready_fd
         if fd is None:
             return None
         said = False
 
-        def ready(*_: object) -> None:
+        def ready() -> None:
             nonlocal said
             if not said:
                 said = True

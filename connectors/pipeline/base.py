@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import email.utils
 import functools
 import logging
 import time
@@ -53,6 +51,7 @@ from connectors.pipeline.operations import OperationRunner
 from connectors.pipeline.outcome import Outcome, failure_of
 from connectors.pipeline.policy import AgencyPolicy
 from connectors.pipeline.recent import RecentLimits, RecentOperations
+from connectors.pipeline.retry_after import retry_after_seconds
 from connectors.pipeline.retry_budget import RetryBudget
 from connectors.pipeline.retrying import build_retrying
 from connectors.pipeline.transport import Transport, TransportRequest, TransportResponse
@@ -158,7 +157,6 @@ class AgencyConnector:
             self.agency_id, self.policy.breaker, clock=clock, listener=self._on_circuit_change
         )
         self.retry_budget = RetryBudget(self.policy.retry_budget, clock=clock)
-        self.up: bool | None = None
         self._bulkhead = asyncio.Semaphore(self.policy.max_concurrent)
 
     # -- requests ---------------------------------------------------------------------------
@@ -250,6 +248,7 @@ class AgencyConnector:
         outcome = Outcome.OK
         called = False
         status: int | None = None  # what the agency answered, if it answered
+        back_in: float | None = None  # seconds until the end of a maintenance it announced
         try:
             async with self._slot(timeout):
                 left = timeout - (self._clock() - started)  # the slot wait is part of it
@@ -265,6 +264,8 @@ class AgencyConnector:
             return value
         except AgencyError as exc:
             outcome = Outcome.of(exc)
+            if isinstance(exc, AgencyInMaintenance):
+                back_in = exc.retry_after
             if outcome is Outcome.TIMEOUT and (
                 not called or timeout < self.policy.breaker.min_verdict_s
             ):
@@ -277,7 +278,7 @@ class AgencyConnector:
             outcome = Outcome.ERROR  # a fault of ours; logged where it surfaces
             raise
         finally:
-            self._settle(outcome, self._clock() - started, status=status)
+            self._settle(outcome, self._clock() - started, status=status, back_in=back_in)
 
     def _recent(self, limits: RecentLimits | None) -> RecentOperations | None:
         """The record of operations the pre-window refresh re-runs: only with a calendar, and
@@ -349,7 +350,7 @@ class AgencyConnector:
         if status < 400:
             return
         agency = self.agency_id
-        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), self.cache.clock())
         if status == 404:
             raise AgencyNotFound(agency, f"{agency} holds no record for this request")
         if status == 429:
@@ -373,11 +374,18 @@ class AgencyConnector:
             )
         raise AgencyBadResponse(agency, f"{agency} rejected the request ({status})")
 
-    def _settle(self, outcome: Outcome, seconds: float, *, status: int | None = None) -> None:
-        """Count one admitted attempt: its metric, the connector's `up`, the breaker, and a
-        health sample for every attempt that says something of the agency (a verdict, or its
-        announced maintenance; not ERROR, a fault of ours). `status` tells a refused connection
-        from a 5xx."""
+    def _settle(
+        self,
+        outcome: Outcome,
+        seconds: float,
+        *,
+        status: int | None = None,
+        back_in: float | None = None,
+    ) -> None:
+        """Count one admitted attempt: its metric, the breaker, and a health sample for every
+        attempt that says something of the agency (a verdict, or its announced maintenance;
+        not ERROR, a fault of ours). `status` tells a refused connection from a 5xx; `back_in`
+        is the Retry-After of an announced maintenance, kept as the sample's `back_at`."""
         m, agency = self.metrics, self.agency_id
         verdict = outcome.verdict
         if verdict is None:
@@ -394,15 +402,19 @@ class AgencyConnector:
             seconds * 1000,
             extra={"agency": agency, "outcome": outcome.value, "duration_ms": seconds * 1000},
         )
-        up = outcome.up
-        if up is not None:
-            self.up = up
         planned = outcome is Outcome.MAINTENANCE
         judged = verdict is not None and outcome is not Outcome.ERROR
         if self.health is not None and (planned or judged):
             failure = None if verdict or planned else failure_of(outcome, status)
+            at = self._wall()
             sample = Sample(
-                agency, self._wall(), bool(verdict), seconds, failure=failure, maintenance=planned
+                agency,
+                at,
+                bool(verdict),
+                seconds,
+                failure=failure,
+                maintenance=planned,
+                back_at=at + back_in if planned and back_in is not None else None,
             )
             self.health.record(sample)
 
@@ -525,16 +537,3 @@ class _Call(Generic[T]):
 
 _PROBE_ANSWER: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 _MIN_CALL_S = 0.05  # an agency call with less time than this would only be wasted on it
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

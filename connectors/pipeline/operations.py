@@ -7,7 +7,7 @@
                      others: wait for the holder's fill, else load themselves
     each caller waits for the flight only until its own deadline
     flight failed (or the caller's deadline came first) ─▶ the caller's stale entry, marked stale
-    agency said "not found" ─▶ a short negative entry
+    agency said "not found" ─▶ a short negative entry (the `AgencyNotFound` carries its source)
     not fresh, and the gate refuses (the agency is in maintenance) ─▶ no flight at all: the stale
         entry, marked stale, else the gate's error
 
@@ -131,15 +131,15 @@ class OperationRunner:
             self.metrics.agency_requests.labels(self.agency_id, Outcome.of(refusal)).inc()
             if not has_stale:
                 raise refusal
-            return self._stale(entry, value, kind)
+            return self._stale(entry, value, kind, refusal)
         flight = self._flight((kind, subject), load, adapter, entry, deadline)
         grace_s = self.policy.stale_grace_s if has_stale else None
         try:
             return await self._wait(flight, grace_s, deadline)
-        except (AgencyUnavailable, AgencyBadResponse):
+        except (AgencyUnavailable, AgencyBadResponse) as exc:
             if not has_stale:
                 raise
-            return self._stale(entry, value, kind)
+            return self._stale(entry, value, kind, exc)
 
     async def refresh(
         self,
@@ -165,11 +165,13 @@ class OperationRunner:
     def _refusal(self) -> AgencyUnavailable | None:
         return self._gate() if self._gate is not None else None
 
-    def _stale(self, entry: CacheEntry | None, value: Any, kind: str) -> Fetched[Any]:
+    def _stale(
+        self, entry: CacheEntry | None, value: Any, kind: str, failure: AgencyError
+    ) -> Fetched[Any]:
         assert entry is not None
         self.metrics.stale_served.labels(self.agency_id).inc()
         log.info("serving stale %s/%s after an agency failure", self.agency_id, kind)
-        return self._answer(entry, value, stale=True)
+        return self._answer(entry, value, stale=True, failure=failure)
 
     async def close(self) -> None:
         """Cancel flights still running; called when the app shuts down."""
@@ -288,11 +290,12 @@ class OperationRunner:
         policy, agency = self.policy, self.agency_id
         try:
             value = await load(deadline)  # mapped inside the agency's attempts: see the base
-        except AgencyNotFound:
-            await self.cache.store(
+        except AgencyNotFound as exc:
+            stored = await self.cache.store(
                 agency, kind, subject, b"", not_found=True,
                 fresh_ttl=policy.not_found_ttl, stale_ttl=policy.not_found_ttl,
             )  # fmt: skip
+            exc.source = self._source(stored, stale=False)  # "no record" is an answer too
             raise
         fresh_ttl, stale_ttl = policy.windows(kind)
         stale_ttl = max(stale_ttl, keep_until - self.cache.clock())
@@ -324,11 +327,19 @@ class OperationRunner:
             )
             return _UNDECODABLE
 
-    def _answer(self, entry: CacheEntry, value: Any, *, stale: bool) -> Fetched[Any]:
+    def _answer(
+        self, entry: CacheEntry, value: Any, *, stale: bool, failure: AgencyError | None = None
+    ) -> Fetched[Any]:
         if entry.not_found:
-            raise AgencyNotFound(self.agency_id, f"{self.agency_id} holds no such record")
+            message = f"{self.agency_id} holds no such record"
+            raise AgencyNotFound(self.agency_id, message, source=self._source(entry, stale=False))
+        return Fetched(value, self._source(entry, stale=stale, failure=failure))
+
+    def _source(
+        self, entry: CacheEntry, *, stale: bool, failure: AgencyError | None = None
+    ) -> Source:
         fetched_at, fresh_until = _utc(entry.fetched_at), _utc(entry.fresh_until)
-        return Fetched(value, Source(self.agency_id, fetched_at, stale, fresh_until))
+        return Source(self.agency_id, fetched_at, stale, fresh_until, failure)
 
 
 def _immutable(value: T) -> T:

@@ -1,24 +1,24 @@
 """What one attempt to call an agency came to, and what each result means for the pipeline.
 
-    outcome        breaker      up   health sample (its failure kind)
-    OK             success      1    ok
-    NOT_FOUND      success      1    ok            the agency answered; the record does not exist
-    TIMEOUT        failure      0    timeout
-    UNAVAILABLE    failure      0    refused (no answer) or 5xx (an answer)
-    RATE_LIMITED   failure      –    429
-    BAD_RESPONSE   failure      0    malformed     not in the documented format, mapping included
-    MAINTENANCE    no verdict   0    maintenance   planned: 503 with Retry-After, or not called
-                                                   at all because the agency is in a window
-    ERROR          failure      –    –             a fault of ours
-    REJECTED       no verdict   –    –             the bulkhead had no slot: not asked
-    DEADLINE       no verdict   –    –             cut short by the caller's deadline
-    CANCELLED      no verdict   –    –
+    outcome        breaker      health sample (its failure kind)
+    OK             success      ok
+    NOT_FOUND      success      ok            the agency answered; the record does not exist
+    TIMEOUT        failure      timeout
+    UNAVAILABLE    failure      refused (no answer) or 5xx (an answer)
+    RATE_LIMITED   failure      429
+    BAD_RESPONSE   failure      malformed     not in the documented format, mapping included
+    MAINTENANCE    no verdict   maintenance   planned: 503 with Retry-After, or not called
+                                              at all because the agency is in a window
+    ERROR          failure      –             a fault of ours
+    REJECTED       no verdict   –             the bulkhead had no slot: not asked
+    DEADLINE       no verdict   –             cut short by the caller's deadline
+    CANCELLED      no verdict   –
     CIRCUIT_OPEN   (not admitted)
 
-The value is the `outcome` label of `agency_requests_total`; `up` is the connector's `up`; the
-samples go to the agency health book (`observability.agency_health`), whose fleet-wide state
-`panjereh_agency_up` follows. Dashboards and alert rules (deploy/prometheus) select on these
-label values: keep them.
+The value is the `outcome` label of `agency_requests_total`; the samples go to the agency
+health book (`observability.agency_health`), whose fleet-wide state `panjereh_agency_up`
+follows. Dashboards and alert rules (deploy/prometheus) select on these label values: keep
+them.
 """
 
 from __future__ import annotations
@@ -70,11 +70,6 @@ class Outcome(StrEnum):
         """For the breaker: True a success, False a failure, None nothing said of the agency."""
         return _VERDICTS.get(self)
 
-    @property
-    def up(self) -> bool | None:
-        """For `agency_up`: whether the agency answered in its format (None: says nothing)."""
-        return _UP.get(self)
-
 
 def failure_of(outcome: Outcome, status: int | None) -> Failure | None:
     """What failed, as an incident counts it; None for an outcome that is no failure of the
@@ -99,14 +94,6 @@ _VERDICTS: dict[Outcome, bool] = {
     Outcome.RATE_LIMITED: False,
     Outcome.BAD_RESPONSE: False,
     Outcome.ERROR: False,
-}
-_UP: dict[Outcome, bool] = {
-    Outcome.OK: True,
-    Outcome.NOT_FOUND: True,
-    Outcome.TIMEOUT: False,
-    Outcome.UNAVAILABLE: False,
-    Outcome.BAD_RESPONSE: False,
-    Outcome.MAINTENANCE: False,
 }
 _BY_ERROR: dict[type, Outcome] = {
     CircuitOpen: Outcome.CIRCUIT_OPEN,

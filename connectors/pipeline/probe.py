@@ -11,7 +11,7 @@ identity: `probe_path` is the agency's health endpoint or a read that needs none
     answer                                   outcome        maintenance   failure
     2xx and `probe_answer_ok(body)`          OK             no            –
     2xx with any other body, other 4xx       BAD_RESPONSE   no            malformed
-    503 with Retry-After                     UNAVAILABLE    yes (planned: not a failure)
+    503 with Retry-After (delay or date)     UNAVAILABLE    yes (planned: not a failure)
     other 5xx                                UNAVAILABLE    no            5xx
     refused, reset, DNS                      UNAVAILABLE    no            refused
     429                                      RATE_LIMITED   no            429
@@ -29,6 +29,7 @@ from typing import Any
 
 from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.outcome import Outcome, failure_of
+from connectors.pipeline.retry_after import retry_after_seconds
 from connectors.pipeline.transport import TransportRequest
 from domain.errors import AgencyError
 from observability.agency_health.model import Failure, Sample
@@ -55,11 +56,6 @@ class ProbeResult:
     def success(self) -> bool:
         return self.outcome is Outcome.OK
 
-    @property
-    def up(self) -> bool | None:
-        """For `agency_up`: as the outcome says (in maintenance the agency is not up)."""
-        return self.outcome.up
-
     def sample(self, agency: str) -> Sample:
         """This probe as a health sample of `agency`."""
         return Sample(
@@ -70,6 +66,9 @@ class ProbeResult:
             failure=self.failure,
             maintenance=self.maintenance,
             probe=True,
+            back_at=self.at + self.retry_after
+            if self.maintenance and self.retry_after is not None
+            else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,7 +112,7 @@ async def probe(
         outcome = Outcome.of(exc)
     else:
         status = response.status
-        retry_after = _seconds(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), wall())
         if status == 503 and retry_after is not None:
             outcome, maintenance = Outcome.UNAVAILABLE, True
         elif status == 429:
@@ -126,10 +125,3 @@ async def probe(
             outcome = Outcome.OK
     failure = None if maintenance else failure_of(outcome, status)
     return ProbeResult(outcome, maintenance, clock() - started, wall(), retry_after, failure)
-
-
-def _seconds(value: str | None) -> float | None:
-    """Retry-After in seconds (only the delay form: agencies send it in maintenance)."""
-    if value is None or not value.strip().isdigit():
-        return None
-    return float(value.strip())

@@ -5,9 +5,11 @@
          store (minute tallies, and calls since the last tick), then settled minutes rolled up
     evaluate(agency, probe, now)   the instance holding the agency's probe lease, each tick:
          the probe's sample flushed with the rest, calls since the previous tick taken, the
-         last 5 minutes read, `judge.judge` → the agency's record (and incident) saved
+         last 5 minutes read, `judge.judge` → the agency's record (and incident) saved, only
+         over the record it was judged from; a change it judged is logged (here only)
     refresh(agencies)   every other instance, each tick: the shared records read
-    both: gauges set (`gauges.HealthGauges`), a changed state published (`changes()`)
+    both: gauges set (`gauges.HealthGauges`), a changed state published (`changes()`); a
+         record older than the one known (reads that overlap) is ignored
     snapshot, availability, bars, incidents   reads for ops, the status page, metrics
 
 Where state lives: the store (`store.HealthStore`; memory on the embedded default, Redis with a
@@ -35,7 +37,7 @@ from domain.errors import InvalidInput
 from observability.agency_health.changes import ChangeFeed, Subscription
 from observability.agency_health.gauges import HealthGauges
 from observability.agency_health.history import History
-from observability.agency_health.judge import Tick, judge, next_record
+from observability.agency_health.judge import Tick, entered_window, judge, next_record
 from observability.agency_health.model import (
     AgencySnapshot,
     AgencyState,
@@ -131,33 +133,48 @@ class AgencyHealthBook:
     ) -> AgencyState:
         """Judge `agency` after this tick's `probe` (recorded here: do not `record` it too), save
         its record for the fleet and return its state. `retry_after` is the probe's
-        Retry-After, kept as the end of a maintenance the agency announced."""
+        Retry-After, kept as the end of a maintenance the agency announced (unless the sample
+        has its `back_at`).
+
+        The record is saved only over the one this judgement started from: if another instance
+        judged the agency meanwhile (a probe that outlived its lease), its record stands and is
+        what this instance learns."""
         self._check(agency)
         probe = replace(probe, probe=True)  # not counted among the calls since the last tick
         window = await self._window_at(agency, now)
-        if window is not None and not probe.maintenance:
-            probe = replace(probe, ok=False, failure=None, maintenance=True)
-        self.record(probe)
+        recorded = probe
+        if window is not None and not probe.maintenance:  # in a window: counted as planned
+            recorded = replace(probe, ok=False, failure=None, maintenance=True)
+        self.record(recorded)
         await self.flush()
         read = await self._guard("read", self.store.records([agency]), None)
         previous = read.get(agency) if read is not None else self._known.get(agency)
         calls = await self._guard("read", self.store.take_tick(agency), Tally())
         recent = await self._guard("read", self._history.recent(agency, now), Tally())
-        tick = Tick(probe, calls, recent, planned=window is not None)
+        tick = Tick(probe, calls, recent, window=window, retry_after=retry_after)
         verdict = judge(
             tick,
-            previous.clean if previous is not None else False,
+            previous,
+            now,
             degraded_ratio=self.settings.degraded_ratio,
             min_samples=self.settings.degraded_min_samples,
         )
-        back_at = None  # the end of a maintenance the agency announced itself
-        if window is None and probe.maintenance and retry_after is not None:
-            back_at = now + retry_after
-        record, closed = next_record(previous, agency, verdict, tick, now, back_at=back_at)
-        await self._guard("write", self.store.save(record, closed), None)
-        self._learn(record)
+        record, closed = next_record(previous, agency, verdict, tick, now)
+        replacing = previous.at if previous is not None else None
+        saved = await self._guard(
+            "write", self.store.save(record, closed, replacing=replacing), True
+        )
+        if saved:
+            self._learn(record)
+            _log_change(previous, record, closed, now)
+        else:
+            log.debug("agency %s was judged by another instance meanwhile", agency)
+            newer = await self._guard("read", self.store.records([agency]), None)
+            for each in (newer or {}).values():
+                self._learn(each)
         await self._show_counts(agency, recent, now)
-        return record.state
+        known = self._known.get(agency)
+        return known.state if known is not None else record.state
 
     async def refresh(self, agencies: Sequence[str] | None = None) -> None:
         """Read the shared records of `agencies` (all by default): what instances that do not
@@ -187,14 +204,20 @@ class AgencyHealthBook:
 
     async def _snapshot_of(self, agency: str, now: float) -> AgencySnapshot:
         record, p95 = self._known.get(agency), self._p95.get(agency)
+        state = record.state if record is not None else AgencyState.UP
+        since = record.since if record is not None else self._started_at
         window = await self._window_at(agency, now)
+        if window is not None and state is not AgencyState.MAINTENANCE:
+            # a window ops just set, or one that began since the last tick: MAINTENANCE now,
+            # as the next tick will record it
+            state, since = AgencyState.MAINTENANCE, entered_window(window, record)
         if window is None and record is not None and record.back_at is not None:
             # a maintenance the agency announced itself (only MAINTENANCE records keep back_at)
             window = MaintenanceWindow(agency, record.since, record.back_at, origin="agency")
         return AgencySnapshot(
             agency=agency,
-            state=record.state if record is not None else AgencyState.UP,
-            since=record.since if record is not None else self._started_at,
+            state=state,
+            since=since,
             latency_p95=p95,
             maintenance=window,
             next_maintenance=await self._next_window(agency, now),
@@ -244,10 +267,14 @@ class AgencyHealthBook:
             self._task = asyncio.create_task(self._flush_loop(), name="agency-health-flush")
 
     async def close(self) -> None:
-        """Stop the loop, flush what is buffered, end subscriptions, close the store."""
+        """Stop the loop, flush what is buffered, end subscriptions, close the store.
+
+        The loop is stopped between two flushes, never in the middle of one: a batch taken
+        from the buffer and cut off on its way to the store would be lost."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            async with self._flushing:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()
@@ -268,15 +295,18 @@ class AgencyHealthBook:
     # -- what this instance knows ----------------------------------------------------------------
 
     def _learn(self, record: AgencyRecord) -> None:
-        """Take `record` as the agency's state; publish a change (an agency never judged was
-        shown UP) and set its state gauges."""
+        """Take `record` as the agency's state unless what is known is newer (reads that
+        overlap, a tick's and a snapshot's, may come back in any order); publish a change (an
+        agency never judged was shown UP) and set its state gauges."""
         old = self._known.get(record.agency)
+        if old is not None and record.at < old.at:
+            return
         self._known[record.agency] = record
         old_state = old.state if old is not None else AgencyState.UP
         if old_state is not record.state:
             self._feed.publish(record.changed_from(old_state))
         if self._gauges is not None:
-            self._gauges.show_state(record.agency, record.state)
+            self._gauges.show_state(record.agency, record.state, record.origin)
 
     async def _current(self, agency: str) -> tuple[AgencyRecord | None, float | None]:
         """The agency's record and p95, read again if older than `read_max_age_s`."""
@@ -355,3 +385,47 @@ class AgencyHealthBook:
             self._failing.discard(what)
             log.info("agency health %s works again", what)
         return answer
+
+
+_SEVERITY = {
+    AgencyState.UP: 0,
+    AgencyState.MAINTENANCE: 0,  # planned or announced: not trouble
+    AgencyState.DEGRADED: 1,
+    AgencyState.DOWN: 2,
+}
+
+
+def _log_change(
+    previous: AgencyRecord | None, record: AgencyRecord, closed: Incident | None, now: float
+) -> None:
+    """One line for a state change this instance judged (not for those it reads): WARNING
+    towards DOWN, INFO back from it; with the incident it opened or closed."""
+    old = previous.state if previous is not None else AgencyState.UP
+    new = record.state
+    if old is new:
+        return
+    agency = record.agency
+    fields: dict[str, Any] = {"agency": agency, "old_state": str(old), "new_state": str(new)}
+    message = f"agency {agency}: {old} -> {new}"
+    opened = record.incident
+    if opened is not None and (previous is None or previous.incident is None):
+        message += f"; incident {opened.id} opened"
+        fields["incident"] = opened.id
+    elif opened is not None:
+        fields["incident"] = opened.id
+    if closed is not None:
+        seconds = closed.duration(now)
+        failures = {str(kind): n for kind, n in sorted(closed.failures.items())}
+        counts = ", ".join(f"{kind} {n}" for kind, n in failures.items()) or "none"
+        message += (
+            f"; incident {closed.id} closed after {seconds:.0f} s "
+            f"(worst {closed.worst}; failures: {counts})"
+        )
+        fields |= {
+            "incident": closed.id,
+            "incident_seconds": round(seconds, 3),
+            "incident_worst": str(closed.worst),
+            "incident_failures": failures,
+        }
+    worse = _SEVERITY[new] > _SEVERITY[old]
+    log.log(logging.WARNING if worse else logging.INFO, "%s", message, extra=fields)

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from observability.agency_health.memory_store import MemoryHealthStore
 from observability.agency_health.model import Incident
-from observability.agency_health.store import AgencyRecord, HealthStore
+from observability.agency_health.store import UNCHECKED, AgencyRecord, HealthStore, Unchecked
 from observability.agency_health.tally import Shares, Tally
 
 __all__ = ["FallbackHealthStore"]
@@ -93,9 +93,23 @@ class FallbackHealthStore:
                 await self.memory.save(record)  # what to judge on from, should Redis fail
         return newest
 
-    async def save(self, record: AgencyRecord, closed: Incident | None = None) -> None:
-        await self.memory.save(record, closed)
-        await self._on_primary(lambda: self.primary.save(record, closed), None)
+    async def save(
+        self,
+        record: AgencyRecord,
+        closed: Incident | None = None,
+        *,
+        replacing: float | Unchecked | None = UNCHECKED,
+    ) -> bool:
+        """Redis decides whether the record replaces the stored one; while Redis is down, this
+        instance's memory does. The memory keeps what was written either way."""
+        saved = await self._on_primary(
+            lambda: self.primary.save(record, closed, replacing=replacing), None
+        )
+        if saved is None:  # Redis failed: the memory is the store
+            return await self.memory.save(record, closed, replacing=replacing)
+        if saved:
+            await self.memory.save(record, closed)
+        return saved
 
     async def closed_incidents(self, agency: str, first: int) -> list[Incident]:
         return await self._read(lambda s: s.closed_incidents(agency, first))

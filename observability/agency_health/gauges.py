@@ -19,18 +19,24 @@ _UNKNOWN = float("nan")
 
 
 class HealthGauges:
-    """Sets `panjereh_agency_{state,up,maintenance,failure_ratio,latency_p95_seconds,
-    availability_ratio}` for one agency at a time."""
+    """Sets `panjereh_agency_{state,up,maintenance,announced_maintenance,failure_ratio,
+    latency_p95_seconds,availability_ratio}` for one agency at a time. `maintenance` is 1 for a
+    planned window only, so Alertmanager's inhibition (every alert of an agency in planned
+    maintenance) cannot be held open by an agency that answers 503 with Retry-After forever."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def show_state(self, agency: str, state: AgencyState) -> None:
+    def show_state(self, agency: str, state: AgencyState, origin: str | None = None) -> None:
+        """`origin` is a MAINTENANCE's (calendar, ops: planned; agency: announced by it)."""
         m = self._metrics
         for each in AgencyState:
             m.agency_state.labels(agency, each.value).set(int(each is state))
         m.agency_up.labels(agency).set(int(state.up))
-        m.agency_maintenance.labels(agency).set(int(state is AgencyState.MAINTENANCE))
+        maintenance = state is AgencyState.MAINTENANCE
+        announced = maintenance and origin == "agency"
+        m.agency_maintenance.labels(agency).set(int(maintenance and not announced))
+        m.agency_announced_maintenance.labels(agency).set(int(announced))
 
     def show_counts(self, agency: str, recent: Tally, availability: Iterable[Availability]) -> None:
         m = self._metrics

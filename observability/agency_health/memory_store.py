@@ -16,7 +16,10 @@ from observability.agency_health.store import (
     HOUR_KEEP_S,
     MINUTE_KEEP_S,
     ROLL_MARK_KEEP_S,
+    UNCHECKED,
     AgencyRecord,
+    Unchecked,
+    may_replace,
 )
 from observability.agency_health.tally import Shares, Tally
 
@@ -85,11 +88,20 @@ class MemoryHealthStore:
     async def records(self, agencies: Sequence[str]) -> dict[str, AgencyRecord]:
         return {a: self._records[a] for a in agencies if a in self._records}
 
-    async def save(self, record: AgencyRecord, closed: Incident | None = None) -> None:
+    async def save(
+        self,
+        record: AgencyRecord,
+        closed: Incident | None = None,
+        *,
+        replacing: float | Unchecked | None = UNCHECKED,
+    ) -> bool:
+        if not may_replace(self._records.get(record.agency), replacing):
+            return False
         self._records[record.agency] = record
         if closed is not None:
             kept = self._closed.setdefault(record.agency, deque(maxlen=self._max_incidents))
             kept.appendleft(closed)
+        return True
 
     async def closed_incidents(self, agency: str, first: int) -> list[Incident]:
         return list(self._closed.get(agency, ()))[:first]

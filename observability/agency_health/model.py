@@ -85,6 +85,7 @@ class Sample:
     failure: Failure | None = None  # set when not ok (and not maintenance)
     maintenance: bool = False  # a 503 with Retry-After: planned, not a failure
     probe: bool = False
+    back_at: float | None = None  # in maintenance: when the agency said it is back (Retry-After)
 
 
 @dataclass(frozen=True, slots=True)

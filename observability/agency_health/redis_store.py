@@ -7,15 +7,18 @@
     <ns>:health:{<agency>}:rolled:<minute>   string  set NX once the minute is in its hour
                                                    (exactly once for the fleet) ~3 h (TTL)
     <ns>:health:{<agency>}:tick              hash  calls since the last tick (taken and deleted
-                                                   in one MULTI by the evaluator)  10 min (TTL)
+                                                   in one MULTI by the evaluator; `back` set,
+                                                   not added)                 10 min (TTL)
     <ns>:health:{<agency>}:state             string  the agency's record, JSON     30 days (TTL)
     <ns>:health:{<agency>}:incidents         list  closed incidents, JSON, newest first,
                                                    LTRIM to `max_incidents`     30 days (TTL)
 
 Every key of an agency carries the agency as a hash tag, so on Redis Cluster they share a slot
-and the two transactions (take the tick; save the record with the incident it closed) work.
-A flush is one pipeline of increments (one round trip, whatever the number of samples). Every
-key expires: nothing grows without bound. Errors are raised (`FallbackHealthStore` handles them).
+and its atomic steps work: take the tick (MULTI); roll minutes up (a script: a minute is marked
+rolled and added to its hour in one step, or neither); save the record with the incident it
+closed (a script: only over the record it was judged from, never over a newer one). A flush
+is one pipeline of increments (one round trip, whatever the number of samples). Every key
+expires: nothing grows without bound. Errors are raised (`FallbackHealthStore` handles them).
 """
 
 from __future__ import annotations
@@ -33,15 +36,61 @@ from observability.agency_health.store import (
     RECORD_KEEP_S,
     ROLL_MARK_KEEP_S,
     TICK_KEEP_S,
+    UNCHECKED,
     AgencyRecord,
+    Unchecked,
     decode_incident,
     encode_incident,
 )
-from observability.agency_health.tally import Shares, Tally
+from observability.agency_health.tally import BACK_AT_FIELD, Shares, Tally
 
 __all__ = ["RedisHealthStore"]
 
 log = logging.getLogger("panjereh.health")
+
+_ROLL_UP = """
+-- KEYS: per minute, its rolled mark then its hour; ARGV: the mark's and the hour's TTL, then
+-- per minute its number of share fields and those fields' names and values
+local mark_ttl, hour_ttl = ARGV[1], ARGV[2]
+local at = 3
+local rolled = {}
+for i = 1, #KEYS, 2 do
+  local n = tonumber(ARGV[at])
+  local claimed = redis.call('SET', KEYS[i], '1', 'NX', 'EX', mark_ttl)
+  if claimed then
+    for f = 1, n do
+      redis.call('HINCRBYFLOAT', KEYS[i + 1], ARGV[at + 2 * f - 1], ARGV[at + 2 * f])
+    end
+    redis.call('EXPIRE', KEYS[i + 1], hour_ttl)
+  end
+  rolled[#rolled + 1] = claimed and 1 or 0
+  at = at + 1 + 2 * n
+end
+return rolled
+"""
+
+_SAVE = """
+-- KEYS: the record, the closed incidents; ARGV: the record, its TTL, what it replaces ('any',
+-- 'none' or the `at` of the record it was judged from), the closed incident ('' if none), how
+-- many closed incidents are kept
+local replacing = ARGV[3]
+if replacing ~= 'any' then
+  local stored = redis.call('GET', KEYS[1])
+  if stored then
+    if replacing == 'none' then return 0 end
+    local ok, body = pcall(cjson.decode, stored)
+    local at = ok and type(body) == 'table' and tonumber(body['at'])
+    if at and at > tonumber(replacing) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('LPUSH', KEYS[2], ARGV[4])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+"""
 
 
 class RedisHealthStore:
@@ -81,7 +130,10 @@ class RedisHealthStore:
         for (agency, minute), tally in minutes.items():
             _increments(pipe, self._key(agency, "m", minute), tally.fields(), MINUTE_KEEP_S)
         for agency, tally in ticks.items():
-            _increments(pipe, self._key(agency, "tick"), tally.fields(), TICK_KEEP_S)
+            key = self._key(agency, "tick")
+            if tally.back_at is not None:
+                pipe.hset(key, BACK_AT_FIELD, repr(tally.back_at))
+            _increments(pipe, key, tally.fields(), TICK_KEEP_S)
         await pipe.execute()
 
     async def minutes(self, agency: str, indices: Sequence[int]) -> dict[int, Tally]:
@@ -96,19 +148,16 @@ class RedisHealthStore:
         if not minutes:
             return set()
         order = list(minutes)
-        claim = self._client.pipeline(transaction=False)
+        keys: list[str] = []
+        args: list[str | int | float] = [ROLL_MARK_KEEP_S, HOUR_KEEP_S]
         for minute in order:
-            claim.set(self._key(agency, "rolled", minute), b"1", nx=True, ex=ROLL_MARK_KEEP_S)
-        claimed = {m for m, won in zip(order, await claim.execute(), strict=True) if won}
-        if claimed:
-            pipe = self._client.pipeline(transaction=False)
-            for minute in claimed:
-                key = self._key(agency, "h", minute // 60)
-                for name, value in minutes[minute].fields().items():
-                    pipe.hincrbyfloat(key, name, value)
-                pipe.expire(key, HOUR_KEEP_S)
-            await pipe.execute()
-        return claimed
+            keys += [self._key(agency, "rolled", minute), self._key(agency, "h", minute // 60)]
+            fields = minutes[minute].fields()
+            args.append(len(fields))
+            for name, value in fields.items():
+                args += [name, repr(value)]
+        rolled = await self._client.eval(_ROLL_UP, len(keys), *keys, *args)
+        return {m for m, won in zip(order, rolled, strict=True) if int(won)}
 
     async def take_tick(self, agency: str) -> Tally:
         key = self._key(agency, "tick")
@@ -132,16 +181,30 @@ class RedisHealthStore:
                 log.warning("unreadable health record of %s in Redis; ignored", agency)
         return found
 
-    async def save(self, record: AgencyRecord, closed: Incident | None = None) -> None:
+    async def save(
+        self,
+        record: AgencyRecord,
+        closed: Incident | None = None,
+        *,
+        replacing: float | Unchecked | None = UNCHECKED,
+    ) -> bool:
         agency = record.agency
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(self._key(agency, "state"), record.to_json(), ex=int(RECORD_KEEP_S))
-        if closed is not None:
-            incidents = self._key(agency, "incidents")
-            pipe.lpush(incidents, encode_incident(closed))
-            pipe.ltrim(incidents, 0, self._max_incidents - 1)
-            pipe.expire(incidents, int(RECORD_KEEP_S))
-        await pipe.execute()
+        if replacing is UNCHECKED:
+            expected = "any"
+        else:
+            expected = "none" if replacing is None else repr(replacing)
+        saved = await self._client.eval(
+            _SAVE,
+            2,
+            self._key(agency, "state"),
+            self._key(agency, "incidents"),
+            record.to_json(),
+            int(RECORD_KEEP_S),
+            expected,
+            b"" if closed is None else encode_incident(closed),
+            self._max_incidents,
+        )
+        return bool(int(saved))
 
     async def closed_incidents(self, agency: str, first: int) -> list[Incident]:
         raws = await self._client.lrange(self._key(agency, "incidents"), 0, first - 1)

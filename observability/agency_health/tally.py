@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from observability.agency_health.model import Failure, Sample
 
-__all__ = ["LATENCY_BOUNDS", "Shares", "Tally", "bucket_of"]
+__all__ = ["BACK_AT_FIELD", "LATENCY_BOUNDS", "Shares", "Tally", "bucket_of"]
 
 LATENCY_BOUNDS: tuple[float, ...] = tuple(0.001 * 2 ** (i / 4) for i in range(65))
 """Upper bounds (seconds) of the latency buckets; bucket `len(LATENCY_BOUNDS)` holds the rest."""
@@ -31,6 +31,8 @@ LATENCY_BOUNDS: tuple[float, ...] = tuple(0.001 * 2 ** (i / 4) for i in range(65
 _OK, _FAILED, _MAINTENANCE = "ok", "failed", "maint"
 _FAILURE_PREFIX, _LATENCY_PREFIX = "f:", "l:"
 _FAILURES = {str(kind): kind for kind in Failure}
+BACK_AT_FIELD = "back"
+"""The field of `back_at`: set, not added (`fields` leaves it out; stores write it apart)."""
 
 
 def bucket_of(seconds: float) -> int:
@@ -48,6 +50,8 @@ class Tally:
     failures: dict[Failure, int] = field(default_factory=dict)
     latency: dict[int, int] = field(default_factory=dict)
     """Bucket index → samples; maintenance samples are not timed (the agency did no work)."""
+    back_at: float | None = None
+    """The latest end of a maintenance the samples announced (their Retry-After)."""
 
     @property
     def judged(self) -> int:
@@ -58,9 +62,15 @@ class Tally:
     def empty(self) -> bool:
         return not (self.ok or self.failed or self.maintenance)
 
+    @property
+    def answered(self) -> int:
+        """Samples the agency answered, if only to say "not now" (ok, or 429)."""
+        return self.ok + self.failures.get(Failure.RATE_LIMITED, 0)
+
     def add(self, sample: Sample) -> None:
         if sample.maintenance:
             self.maintenance += 1
+            self._announced(sample.back_at)
             return
         if sample.ok:
             self.ok += 1
@@ -79,6 +89,11 @@ class Tally:
             self.failures[kind] = self.failures.get(kind, 0) + n
         for bucket, n in other.latency.items():
             self.latency[bucket] = self.latency.get(bucket, 0) + n
+        self._announced(other.back_at)
+
+    def _announced(self, back_at: float | None) -> None:
+        if back_at is not None and (self.back_at is None or back_at > self.back_at):
+            self.back_at = back_at
 
     @classmethod
     def total(cls, tallies: Iterable[Tally]) -> Tally:
@@ -115,7 +130,8 @@ class Tally:
         return LATENCY_BOUNDS[-1]  # not reached: the counts sum to `count`
 
     def fields(self) -> dict[str, int]:
-        """The tally as a flat mapping of non-zero counts (a Redis hash's fields)."""
+        """The tally's counts as a flat mapping of non-zero counts (a Redis hash's fields, each
+        added to); `back_at` is not a count and is left out."""
         flat = {_OK: self.ok, _FAILED: self.failed, _MAINTENANCE: self.maintenance}
         flat |= {f"{_FAILURE_PREFIX}{kind}": n for kind, n in self.failures.items()}
         flat |= {f"{_LATENCY_PREFIX}{bucket}": n for bucket, n in self.latency.items()}
@@ -127,6 +143,9 @@ class Tally:
         tally = cls()
         for raw_name, raw_value in flat.items():
             name = raw_name.decode() if isinstance(raw_name, bytes) else raw_name
+            if name == BACK_AT_FIELD:
+                tally.back_at = float(raw_value)
+                continue
             value = int(raw_value)
             if name == _OK:
                 tally.ok = value

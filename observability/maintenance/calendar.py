@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import datetime as dt
 import logging
 import math
@@ -34,6 +33,7 @@ from typing import Any
 from domain.errors import InvalidInput, NotFound
 from domain.jalali import format_tehran_moment
 from observability.agency_health.model import MaintenanceWindow
+from observability.background import cancel_and_wait
 from observability.maintenance.config import MaintenanceSettings
 from observability.maintenance.nightly import NightlyWindow
 from observability.maintenance.store import MemoryWindowStore, RedisWindowStore, WindowStore
@@ -133,10 +133,7 @@ class MaintenanceCalendar:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self.store.close()
 
     async def _keep_synced(self) -> None:
@@ -276,7 +273,7 @@ class MaintenanceCalendar:
             )
         if not await self.store.put(window):
             raise InvalidInput("startsAt", f"{agency} already has a window starting then")
-        log.warning(
+        log.debug(  # the ops resolver logs the change at WARNING, with the ops client
             "maintenance window of %s set: %s to %s",
             agency,
             _iso(window.starts_at),
@@ -293,7 +290,7 @@ class MaintenanceCalendar:
         removed = await self.store.delete(agency, start)
         if removed is None:
             raise NotFound(f"{agency} has no maintenance window set by ops starting then")
-        log.warning(
+        log.debug(  # the ops resolver logs the change at WARNING, with the ops client
             "maintenance window of %s removed: %s to %s",
             agency,
             _iso(removed.starts_at),

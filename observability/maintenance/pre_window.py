@@ -18,7 +18,6 @@ agency call through the cache's lease. `clock` is the calendar's (unix s).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,6 +27,7 @@ from connectors.pipeline.base import AgencyConnector
 from connectors.pipeline.recent import RecentOperation
 from domain.errors import AgencyError, AgencyNotFound
 from observability.agency_health.model import MaintenanceWindow
+from observability.background import cancel_and_wait
 from observability.maintenance.calendar import MaintenanceCalendar
 from observability.metrics import Metrics
 from observability.request_ids import accepted_request_id, new_request_id
@@ -69,10 +69,7 @@ class PreWindowRefresh:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _every_check(self) -> None:
         while True:

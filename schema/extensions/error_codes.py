@@ -6,7 +6,8 @@ fixed message. Errors graphql-core raises itself (syntax, validation) keep their
 is about the query the client sent, and stand for `DocumentSyntaxError` or
 `DocumentValidationError` of the error tree, whose codes they get; in production without any
 "Did you mean …" hint (validation is told to hide them; variable coercion at execution is not,
-so the hint is cut here too).
+so the hint is cut here too). Every error gets `messageFa`, its code's sentence for the
+citizen.
 
 Over HTTP the result is shaped when the operation ends. Over a WebSocket (`Schema.stream`) each
 result is sent before the operation ends, so it is shaped in `on_stream_result` as well; shaping
@@ -25,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from domain.errors import DocumentSyntaxError, DocumentValidationError, PanjerehError
-from schema.error_codes import INTERNAL, error_extensions
+from schema.error_codes import INTERNAL, error_extensions, message_fa
 
 __all__ = ["ErrorCodes"]
 
@@ -70,7 +71,8 @@ def _shape(error: GraphQLError, hide_suggestions: bool) -> GraphQLError:
         extensions = error_extensions(kind(message))
         return _rebuild(error, message, {**extensions, **(error.extensions or {})})
     log.error("internal error at %s", error.path, exc_info=original)
-    return _rebuild(error, _INTERNAL_MESSAGE, {"code": INTERNAL, "retryable": False})
+    internal = {"code": INTERNAL, "retryable": False}
+    return _rebuild(error, _INTERNAL_MESSAGE, {**internal, "messageFa": message_fa(internal)})
 
 
 def _rebuild(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:

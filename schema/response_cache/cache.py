@@ -5,8 +5,9 @@
     rendered for now, its bytes sent
                                       otherwise ─▶ GraphQL runs ─▶ `offer` keeps the answer if
     it may be kept: a query of cacheable fields (`shape`), no error, every agency part answered
-    (no failure, no stale copy, no "not found") and fresh; kept until the earliest of its parts'
-    fresh windows ends, and at most `max_age_s`.
+    (no failure, no stale copy; an agency's "no record" is an answer, with the short window of
+    its negative entry) and fresh; kept until the earliest of its parts' fresh windows ends, and
+    at most `max_age_s`.
 
 The key is private to the principal (kind, subject, level and scopes are hashed in with the
 cache key secret; no national code appears in it) and covers everything in the request that
@@ -137,8 +138,8 @@ class ResponseCache:
     ) -> bool:
         """Keep `response` (the answer about to be sent for `result`) if it may be kept.
 
-        `sources` are the agency answers the request used, None when one of its lookups failed
-        or answered "not found"; `written` the audit records it wrote."""
+        `sources` are the agency answers the request used ("no record" included), None when
+        one of its lookups failed or was refused; `written` the audit records it wrote."""
         key = request.get(_KEY)
         if key is None or not self.config.enabled:
             return False

@@ -5,8 +5,8 @@ Only queries whose root fields are citizen reads or pure computations are kept
 (`CACHEABLE_ROOTS`); a field whose value changes with every request (`accessLog`: the request
 itself is added to it) makes the whole answer uncacheable. Age slots are found by walking the
 document beside the answer (fragments expanded, @skip/@include applied, aliases followed), so an
-aliased `ageSeconds` is found too; the field name is the schema's only field of that name (on
-`Source`).
+aliased `ageSeconds` is found too; every field of that name (on `SourceInfo` and on
+`SourceStatus`, the entries of `sources`) is the age of an agency answer.
 """
 
 from __future__ import annotations

@@ -195,4 +195,4 @@ async def test_the_bulkhead_keeps_a_hanging_agency_to_its_own_slots() -> None:
         sources = {s["agency"]: s for s in body["data"]["me"]["bills"]["sources"]}
         assert sources["tax"]["state"] == "UNAVAILABLE"
         assert sources["tax"]["error"]["code"] in {"AGENCY_TIMEOUT", "AGENCY_UNAVAILABLE"}
-        assert all(s["state"] == "OK" for a, s in sources.items() if a != "tax")
+        assert all(s["state"] in ("OK", "EMPTY") for a, s in sources.items() if a != "tax")

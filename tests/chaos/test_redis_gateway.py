@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 
 from auth.tokens import TokenIssuer
 from bench.processes import Children, start_gateway
 from sandbox import PERSONAS, Sandbox, sample_national_codes
 from settings import Settings
-from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, throwaway_redis, unique_namespace
 from tests.support.gateway import running_gateway
+from tests.support.redis_topologies import every_topology
+
+redis_url = every_topology()  # cross-process singleflight, on every topology
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -39,12 +41,11 @@ def _gateway_env(redis_url: str, namespace: str) -> dict[str, str]:
 @asynccontextmanager
 async def _namespace(redis_url: str) -> AsyncIterator[str]:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        yield namespace
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            yield namespace
+        finally:
+            await delete_namespace(client, namespace)
 
 
 async def test_two_gateway_processes_share_one_upstream_call_per_agency(redis_url: str) -> None:

@@ -76,6 +76,7 @@ async def test_a_missing_purpose_is_invalid_input(gateway: RunningGateway) -> No
     _, body = await gateway.query(OTHER, token=token, variables={"nc": COMPLETE, "purpose": " "})
     assert body["errors"][0]["extensions"] == {
         "code": "INVALID_INPUT", "retryable": False, "field": "purpose",
+        "messageFa": "مقدار واردشده درست نیست؛ آن را بررسی کنید و دوباره بفرستید",
     }  # fmt: skip
 
 

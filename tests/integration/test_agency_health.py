@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from connectors.registry import AGENCY_IDS
@@ -23,10 +22,13 @@ from observability.metrics import Metrics
 from sandbox import FaultSpec
 from server import HEALTH_BOOK, METRICS, create_app
 from settings import Settings
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import running_gateway
+from tests.support.redis_topologies import every_topology
 
-PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
+redis_url = every_topology()  # the fleet's health book, on every topology
+
+PROBES = {"interval_s": 0.25, "timeout_s": 0.125}
 SLOW_REDIS_OK = {"redis_timeout_s": 2.0}
 """Several gateways, a sandbox and Redis share two cores here: a loaded event loop must not be
 taken for a Redis that is down (which would leave an instance on its own memory for a while)."""
@@ -62,7 +64,8 @@ FAULTED = {
     "gas": (FaultSpec(mode="flaky", error_rate=1.0), DOWN, Failure.SERVER_ERROR),
     "water": (FaultSpec(mode="malformed"), DOWN, Failure.MALFORMED),
     "tax": (FaultSpec(mode="hang"), DOWN, Failure.TIMEOUT),
-    "telecom": (FaultSpec(mode="rate_limited", error_rate=1.0), DOWN, Failure.RATE_LIMITED),
+    # a 429 is an answer: the agency is there, limiting us; DEGRADED, never DOWN
+    "telecom": (FaultSpec(mode="rate_limited", error_rate=1.0), DEGRADED, Failure.RATE_LIMITED),
     "post": (FaultSpec(mode="maintenance", retry_after_s=600), MAINTENANCE, None),
 }
 
@@ -87,16 +90,18 @@ async def test_faults_without_traffic_are_states_and_incidents_of_the_right_kind
         for agency, (_, state, failure) in FAULTED.items():
             labels = {"agency": agency}
             assert _gauge(metrics, "panjereh_agency_state", state=state.value, **labels) == 1
-            assert _gauge(metrics, "panjereh_agency_up", **labels) == 0
+            assert _gauge(metrics, "panjereh_agency_up", **labels) == int(state.up)
             incidents = await book.incidents(agency, 5)
             if failure is None:  # maintenance: never an incident
                 assert incidents == []
-                assert _gauge(metrics, "panjereh_agency_maintenance", **labels) == 1
+                # the agency's own word, not a planned window: no alert is held back for it
+                assert _gauge(metrics, "panjereh_agency_announced_maintenance", **labels) == 1
+                assert _gauge(metrics, "panjereh_agency_maintenance", **labels) == 0
                 window = (await book.snapshot(agency)).maintenance
                 assert window is not None and window.origin == "agency"
                 continue
             [incident] = incidents
-            assert incident.ended_at is None and incident.worst is DOWN
+            assert incident.ended_at is None and incident.worst is state
             # what the fault does (a busy machine may add a probe timeout to it)
             kinds = incident.failures
             assert max(kinds, key=lambda kind: kinds[kind]) is failure, (agency, kinds)
@@ -111,15 +116,21 @@ async def test_faults_without_traffic_are_states_and_incidents_of_the_right_kind
         for agency in FAULTED:
             await gw.sandbox.clear_fault(agency)
 
-        async def restored() -> bool:
-            return await _states(book, *FAULTED) == [UP] * len(FAULTED)
+        # An outage weighs as one failure once over: those agencies are UP within two ticks.
+        # Telecom's 429s were answers, each a failure of its last 5 minutes until they leave
+        # them: it stays DEGRADED meanwhile (and is never DOWN).
+        outages = [agency for agency, (_, state, _) in FAULTED.items() if state is not DEGRADED]
 
-        await _until(restored, "every agency UP again")
+        async def restored() -> bool:
+            return await _states(book, *outages) == [UP] * len(outages)
+
+        await _until(restored, "every agency that was down UP again")
+        assert await _states(book, "telecom") == [DEGRADED]
         electricity = [c.new async for c in _drain(changes) if c.agency == "electricity"]
-        assert electricity[0] is DOWN  # and back within two ticks, through DEGRADED:
+        assert DOWN in electricity  # and back within two ticks, through DEGRADED:
         assert electricity[-2:] == [DEGRADED, UP], electricity
-        for agency, (_, _, failure) in FAULTED.items():
-            if failure is not None:
+        for agency in outages:
+            if FAULTED[agency][2] is not None:
                 [incident] = await book.incidents(agency, 5)
                 assert incident.ended_at is not None and incident.ended_at > incident.started_at
         assert _gauge(metrics, "panjereh_agency_up", agency="electricity") == 1
@@ -149,58 +160,62 @@ async def _instance(settings: Settings) -> AsyncIterator[web.Application]:
 @pytest.mark.redis
 async def test_two_gateways_on_one_redis_share_state_and_incidents(redis_url: str) -> None:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        async with (
-            running_gateway(
+    async with redis_client(redis_url) as client:
+        try:
+            async with (
+                running_gateway(
+                    probes=PROBES,
+                    redis_url=redis_url,
+                    cache_namespace=namespace,
+                    cache_key_secret="shared-by-both-instances",
+                    cache_timeout_s=2,
+                    health=SLOW_REDIS_OK,
+                ) as gw,
+                _instance(gw.settings) as second,
+            ):
+                books = [gw.app[HEALTH_BOOK], second[HEALTH_BOOK]]
+                both = [gw.app[METRICS], second[METRICS]]
+                await gw.sandbox.set_fault("tax", "down")
+
+                async def down_on_both() -> bool:
+                    return [await _states(b, "tax") for b in books] == [[DOWN], [DOWN]] and all(
+                        _gauge(m, "panjereh_agency_up", agency="tax") == 0 for m in both
+                    )
+
+                await _until(down_on_both, "tax DOWN on both instances")
+                first_list, second_list = [await b.incidents(None, 10) for b in books]
+                # the same open incident (its counts grow each tick: compare what does not)
+                assert [(i.id, i.started_at, i.worst) for i in first_list] == [
+                    (i.id, i.started_at, i.worst) for i in second_list
+                ]
+                assert len(first_list) == 1 and set(first_list[0].failures) == {Failure.REFUSED}
+                await gw.sandbox.clear_fault("tax")
+
+                async def up_on_both() -> bool:
+                    return [await _states(b, "tax") for b in books] == [[UP], [UP]] and all(
+                        _gauge(m, "panjereh_agency_state", agency="tax", state="UP") == 1
+                        for m in both
+                    )
+
+                outage = first_list[0].id
+                await _until(up_on_both, "tax UP on both instances")
+                # the outage's incident, closed, the same on both (on a loaded machine a late
+                # probe may open another one after it: not this test's concern)
+                seen = [[i for i in await b.incidents("tax", 10) if i.id == outage] for b in books]
+                assert seen[0] == seen[1]
+                [incident] = seen[0]
+                assert incident.ended_at is not None and incident.worst is DOWN
+
+            # both stopped: an instance started afterwards reads the same history back
+            async with running_gateway(
                 probes=PROBES,
                 redis_url=redis_url,
                 cache_namespace=namespace,
                 cache_key_secret="shared-by-both-instances",
                 cache_timeout_s=2,
                 health=SLOW_REDIS_OK,
-            ) as gw,
-            _instance(gw.settings) as second,
-        ):
-            books = [gw.app[HEALTH_BOOK], second[HEALTH_BOOK]]
-            both = [gw.app[METRICS], second[METRICS]]
-            await gw.sandbox.set_fault("tax", "down")
-
-            async def down_on_both() -> bool:
-                return [await _states(b, "tax") for b in books] == [[DOWN], [DOWN]] and all(
-                    _gauge(m, "panjereh_agency_up", agency="tax") == 0 for m in both
-                )
-
-            await _until(down_on_both, "tax DOWN on both instances")
-            first_list, second_list = [await b.incidents(None, 10) for b in books]
-            # the same open incident (its counts grow each tick: compare what does not)
-            assert [(i.id, i.started_at, i.worst) for i in first_list] == [
-                (i.id, i.started_at, i.worst) for i in second_list
-            ]
-            assert len(first_list) == 1 and set(first_list[0].failures) == {Failure.REFUSED}
-            await gw.sandbox.clear_fault("tax")
-
-            async def up_on_both() -> bool:
-                return [await _states(b, "tax") for b in books] == [[UP], [UP]] and all(
-                    _gauge(m, "panjereh_agency_state", agency="tax", state="UP") == 1 for m in both
-                )
-
-            await _until(up_on_both, "tax UP on both instances")
-            first_list, second_list = [await b.incidents("tax", 10) for b in books]
-            assert first_list == second_list
-            [incident] = first_list
-            assert incident.ended_at is not None and incident.worst is DOWN
-
-        # both stopped: an instance started afterwards reads the same history back
-        async with running_gateway(
-            probes=PROBES,
-            redis_url=redis_url,
-            cache_namespace=namespace,
-            cache_key_secret="shared-by-both-instances",
-            cache_timeout_s=2,
-            health=SLOW_REDIS_OK,
-        ) as restarted:
-            assert await restarted.app[HEALTH_BOOK].incidents("tax", 10) == [incident]
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+            ) as restarted:
+                read_back = await restarted.app[HEALTH_BOOK].incidents("tax", 10)
+                assert [i for i in read_back if i.id == outage] == [incident]
+        finally:
+            await delete_namespace(client, namespace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.identifiers import build_payment_id, mod11_check_digit, parse_bill_id
+from schema.error_codes import message_fa
 from server import CONNECTORS
 from tests.integration.queries import BILL_INQUIRY
 from tests.support.gateway import RunningGateway
@@ -72,7 +73,12 @@ async def test_an_unassigned_service_digit_is_refused_though_its_check_digit_hol
     assert (
         error["message"] == f"bill ID service digit (second-last) {digit} is assigned to no service"
     )
-    assert error["extensions"] == {"code": "INVALID_INPUT", "retryable": False, "field": "billId"}
+    assert error["extensions"] == {
+        "code": "INVALID_INPUT",
+        "retryable": False,
+        "field": "billId",
+        "messageFa": message_fa({"code": "INVALID_INPUT"}),
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,24 +1,28 @@
 """GraphiQL in a real browser (Debian's headless Chromium) with no internet: the page loads from
 the gateway alone, runs its example query with the token it came with, and shows the answer.
 
-The screenshot is kept as a test artefact under var/test-artifacts/ (git-ignored); its path is
-printed and recorded as the test's `screenshot` property (junit XML)."""
+The screenshot is kept under `graphiql/` in the test artefacts directory (`tests/artifacts/`,
+ignored by git; another one with `PANJEREH_TEST_ARTIFACTS`); its path is printed and recorded as
+the test's `screenshot` property (junit XML)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from sandbox import PERSONAS
 from schema.graphiql.page import EXAMPLE_QUERY
-from tests.support.chromium import HeadlessChromium, chromium_unavailable, find_chromium
+from tests.support.chromium import (
+    HeadlessChromium,
+    artifacts_dir,
+    chromium_unavailable,
+    find_chromium,
+)
 from tests.support.gateway import RunningGateway
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+ARTIFACTS = artifacts_dir("graphiql")
 _QUERY_EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()"
 _SHOWN_TOOL_EDITOR = (  # the headers editor, shown in place of the variables editor
     "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror')"
@@ -67,11 +71,5 @@ async def test_graphiql_runs_the_example_query_offline_and_shows_the_answer(
     assert f'"firstName": "{profile["firstName"]}"' in on_screen
     assert f'"lastName": "{profile["lastName"]}"' in on_screen
     assert '"errors"' not in on_screen
-    gateway_origin = urlsplit(gateway.url).netloc
-    elsewhere = [
-        url
-        for url in page.requested
-        if not url.startswith("data:") and urlsplit(url).netloc != gateway_origin
-    ]
-    assert elsewhere == []  # nothing from a CDN, or from anywhere but the gateway
+    assert page.requested_elsewhere(gateway.url) == []  # nothing from a CDN, nor from elsewhere
     assert page.logged == []  # no CSP violation, no script error, no failed load

@@ -44,7 +44,10 @@ async def test_metrics_expose_agency_series_without_personal_data(
     assert 'panjereh_agency_up{agency="water"} 1.0' in text
     assert 'panjereh_graphql_requests_total{outcome="ok"} 1.0' in text
     assert "panjereh_agency_request_duration_seconds_bucket" in text
-    assert 'panjereh_cache_lookups_total{kind="person",result="miss"} 1.0' in text
+    assert (
+        'panjereh_cache_lookups_total{agency="civil-registry",kind="person",result="miss"} 1.0'
+        in text
+    )
     assert COMPLETE not in text and "09121234567" not in text
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox import PERSONAS
+from schema.error_codes import message_fa
 from server import CONNECTORS
 from tests.support.gateway import RunningGateway
 
@@ -86,7 +87,12 @@ async def test_an_invalid_sheba_is_invalid_input(
     assert status == 200 and body["data"] == {"shebaInquiry": None}
     [error] = body["errors"]
     assert error["message"] == message
-    assert error["extensions"] == {"code": "INVALID_INPUT", "retryable": False, "field": "sheba"}
+    assert error["extensions"] == {
+        "code": "INVALID_INPUT",
+        "retryable": False,
+        "field": "sheba",
+        "messageFa": message_fa({"code": "INVALID_INPUT"}),
+    }
 
 
 @pytest.mark.parametrize(
@@ -154,7 +160,12 @@ async def _refused_as_invalid_input(
     status, body = await gateway.query(query, token=token, variables={**others, variable: value})
     assert status == 200 and body["data"] is None, body
     [error] = body["errors"]
-    assert error["extensions"] == {"code": "INVALID_INPUT", "retryable": False, "field": variable}
+    assert error["extensions"] == {
+        "code": "INVALID_INPUT",
+        "retryable": False,
+        "field": variable,
+        "messageFa": message_fa({"code": "INVALID_INPUT"}),
+    }
     assert error["message"].startswith(f"variable ${variable} needs a value of type String!")
     assert json.dumps(value) not in error["message"] or value in (True, None, [])
     return error

@@ -18,18 +18,22 @@ from observability.maintenance import (
     WindowStore,
 )
 from tests.redis_server import delete_namespace, unique_namespace
+from tests.support.redis_topologies import TOPOLOGIES, every_topology, topology_url
 from tests.support.scripted_transport import Clock
 
 NOW = 1_728_300_000.0
 HOUR = 3600.0
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+redis_url = every_topology()
+
+
+@pytest.fixture(params=["memory", *(pytest.param(t, marks=pytest.mark.redis) for t in TOPOLOGIES)])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[WindowStore]:
     if request.param == "memory":
         yield MemoryWindowStore()
         return
-    url = request.getfixturevalue("redis_url")  # the session's real Redis
+    url = topology_url(request, request.param)  # single Redis, Cluster or Sentinel
     namespace = unique_namespace()
     redis = RedisWindowStore.from_url(url, namespace=namespace.rstrip(":"))
     try:

@@ -16,14 +16,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-import redis.asyncio as aioredis
 
 from connectors.circuit_overrides import CircuitOrder, CircuitOverrides, CircuitScope
 from connectors.pipeline.breaker import CircuitState
 from sandbox import PERSONAS
 from server import CONNECTORS, MAINTENANCE
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import RunningGateway, another_instance, running_gateway
+from tests.support.redis_topologies import every_topology
 from tests.support.websocket import graphql_socket
 
 pytestmark = pytest.mark.redis
@@ -54,15 +54,17 @@ async def _water_source(gw: RunningGateway) -> dict[str, object]:
     return {s["agency"]: s for s in body["data"]["me"]["bills"]["sources"]}["water"]
 
 
+redis_url = every_topology()  # circuit orders and maintenance windows, on every topology
+
+
 @pytest.fixture
 async def namespace(redis_url: str) -> AsyncIterator[str]:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        yield namespace
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            yield namespace
+        finally:
+            await delete_namespace(client, namespace)
 
 
 async def test_a_forced_circuit_holds_on_every_instance_and_on_later_ones(
@@ -132,23 +134,22 @@ async def test_an_order_missed_by_pub_sub_is_read_at_the_next_resync(
     """The hash is the truth: an order stored while an instance heard nothing (its
     subscription down) is applied at its next resync."""
     async with running_gateway(probes={"enabled": False}) as gw:
-        overrides = CircuitOverrides(
-            gw.app[CONNECTORS], client=aioredis.from_url(redis_url), namespace=namespace,
-            resync_s=0.2,
-        )  # fmt: skip
-        writer = aioredis.from_url(redis_url)
-        try:
-            await overrides.start()
-            order = CircuitOrder(
-                "tax", CircuitState.OPEN, "ops-console", time.time(), CircuitScope.FLEET
-            )
-            await writer.hset(f"{namespace}:circuit-overrides", "tax", order.encode())  # no PUBLISH
-            await _until(lambda: gw.app[CONNECTORS].tax.breaker.forced, 2.0)
-            assert gw.app[CONNECTORS].tax.breaker.state is CircuitState.OPEN
-            assert overrides.held("tax") == order
-        finally:
-            await overrides.stop()
-            await writer.aclose()
+        overrides = CircuitOverrides.for_redis_url(
+            gw.app[CONNECTORS], redis_url, namespace=namespace, resync_s=0.2
+        )
+        async with redis_client(redis_url) as writer:
+            try:
+                await overrides.start()
+                order = CircuitOrder(
+                    "tax", CircuitState.OPEN, "ops-console", time.time(), CircuitScope.FLEET
+                )
+                key = f"{namespace}:circuit-overrides"
+                await writer.hset(key, "tax", order.encode())  # no PUBLISH
+                await _until(lambda: gw.app[CONNECTORS].tax.breaker.forced, 2.0)
+                assert gw.app[CONNECTORS].tax.breaker.state is CircuitState.OPEN
+                assert overrides.held("tax") == order
+            finally:
+                await overrides.stop()
 
 
 async def test_with_redis_unreachable_an_order_holds_on_this_instance_and_says_so() -> None:
@@ -226,7 +227,7 @@ async def test_every_instance_answers_ops_with_the_fleet_s_state_and_incidents(
             cache_namespace=namespace,
             cache_key_secret="shared-by-every-instance",
             cache_timeout_s=2,
-            probes={"interval_s": 0.25, "timeout_s": 0.25},
+            probes={"interval_s": 0.25, "timeout_s": 0.125},
         ) as a,
         another_instance(a) as b,
     ):

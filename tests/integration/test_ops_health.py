@@ -20,7 +20,7 @@ from sandbox import PERSONAS
 from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.websocket import graphql_socket
 
-PROBES = {"interval_s": 0.25, "timeout_s": 0.25}
+PROBES = {"interval_s": 0.25, "timeout_s": 0.125}
 WITHIN_S = 6.0  # two cores shared with other test runs: ticks may start late
 
 AGENCIES = """{ agencies {

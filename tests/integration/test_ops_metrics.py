@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import platform
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,6 +14,9 @@ from tests.support.gateway import RunningGateway
 
 COMPLETE, SPARSE, UNKNOWN = PERSONAS["complete"], PERSONAS["sparse"], PERSONAS["unknown"]
 OPS_STATE = "{ agencies { id circuit } }"
+SCHEDULE = """mutation($agency: String!, $startsAt: DateTime!, $endsAt: DateTime!) {
+  scheduleMaintenance(agency: $agency, startsAt: $startsAt, endsAt: $endsAt, note: "nightly") {
+    window { origin } } }"""
 
 
 async def _scrape(gateway: RunningGateway) -> str:
@@ -56,7 +60,7 @@ async def test_outcome_classes_separate_clients_from_gateway_failures(
     await gateway.query("{ me { profile ")  # a syntax error: not counted before
     await gateway.query(PROFILE)  # no token: counted as a gateway `error` before
     _, body = await gateway.query(PROFILE, token=gateway.token(UNKNOWN))
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # `partial` before
+    assert "errors" not in body and body["data"]["me"]["profile"] is None  # no record: `ok`
     await gateway.query(PROFILE, token=gateway.token(COMPLETE))
     await gateway.sandbox.set_fault("civil-registry", FaultSpec(mode="down"))
     _, body = await gateway.query(
@@ -78,6 +82,33 @@ async def test_an_agency_wholly_failing_is_a_gateway_error(gateway: RunningGatew
     await gateway.query(PROFILE, token=gateway.token(COMPLETE))
     text = await _scrape(gateway)
     assert _value(text, "panjereh_graphql_requests_total", outcome="error") == 1
+
+
+async def test_an_agency_in_its_window_is_maintenance_not_a_gateway_error(
+    gateway: RunningGateway,
+) -> None:
+    """A nightly window made GatewayErrorsHigh page: `{ me { profile } }` answers nothing then,
+    and counted `error`. Now `maintenance` (nothing else failed), or `partial` beside data."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    window = {"startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(hours=1)).isoformat()}
+    ops = gateway.service_token("ops-desk", ["ops"])
+    _, body = await gateway.query(
+        SCHEDULE, token=ops, variables={"agency": "civil-registry", **window}
+    )
+    assert body["data"]["scheduleMaintenance"]["window"]["origin"] == "OPS", body
+    token = gateway.token(COMPLETE)
+    _, body = await gateway.query(PROFILE, token=token)
+    assert body["data"]["me"]["profile"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["AGENCY_MAINTENANCE"]
+    both = "{ me { profile { firstName } bills { totalAmount } } }"
+    _, body = await gateway.query(both, token=token)
+    assert body["data"]["me"]["bills"] is not None and body["data"]["me"]["profile"] is None
+    text = await _scrape(gateway)
+    counted = {
+        outcome: _value(text, "panjereh_graphql_requests_total", outcome=outcome)
+        for outcome in ("ok", "partial", "maintenance", "error")
+    }
+    assert counted == {"ok": 1, "partial": 1, "maintenance": 1, "error": None}  # ok: the mutation
 
 
 async def test_bulkhead_slots_in_use_are_seen_while_an_agency_hangs(

@@ -139,33 +139,39 @@ async def test_one_query_asks_each_agency_once(gateway: RunningGateway) -> None:
     assert gateway.sandbox.calls("water") == 1
 
 
-async def test_sparse_citizen_gets_empty_lists_and_typed_not_found(
+async def test_sparse_citizen_gets_empty_lists_and_nulls_without_errors(
     gateway: RunningGateway,
 ) -> None:
     code = PERSONAS["sparse"]
     query = """{ me { profile { firstName } bills { items { kind } complete sources { state } }
-        records { socialSecurity { status } militaryService { status } } } }"""
+        records { socialSecurity { status } militaryService { status } }
+        sources { agency state } } }"""
     status, body = await gateway.query(query, token=gateway.token(code))
     assert status == 200
+    assert "errors" not in body  # "no record" is a state, not an error
     me = body["data"]["me"]
     assert me["profile"]["firstName"] == person_for(code).first_name
     assert me["bills"]["complete"] is True
     assert me["records"]["socialSecurity"] is None
     assert me["records"]["militaryService"] is None
-    by_path = {tuple(e["path"]): e["extensions"] for e in body["errors"]}
-    assert by_path[("me", "records", "socialSecurity")]["code"] == "NOT_FOUND"
-    assert by_path[("me", "records", "socialSecurity")]["agency"] == "social-security"
-    assert by_path[("me", "records", "militaryService")]["code"] == "NOT_FOUND"
+    states = {s["agency"]: s["state"] for s in me["sources"]}
+    assert states["social-security"] == states["military-service"] == "EMPTY"
+    assert states["civil-registry"] == "OK"
 
 
-async def test_unknown_citizen_profile_is_not_found(gateway: RunningGateway) -> None:
-    status, body = await gateway.query(PROFILE, token=gateway.token(PERSONAS["unknown"]))
+async def test_unknown_citizen_profile_is_null_and_its_source_empty(
+    gateway: RunningGateway,
+) -> None:
+    query = "{ me { profile { firstName } sources { agency nameFa state error { code } } } }"
+    status, body = await gateway.query(query, token=gateway.token(PERSONAS["unknown"]))
     assert status == 200
-    assert body["data"]["me"]["profile"] is None
-    [error] = body["errors"]
-    assert error["extensions"] == {
-        "code": "NOT_FOUND", "retryable": False, "agency": "civil-registry",
-    }  # fmt: skip
+    assert "errors" not in body
+    assert body["data"]["me"] == {
+        "profile": None,
+        "sources": [
+            {"agency": "civil-registry", "nameFa": "ثبت احوال", "state": "EMPTY", "error": None}
+        ],
+    }
 
 
 async def test_bills_query_for_complete_citizen(gateway: RunningGateway) -> None:

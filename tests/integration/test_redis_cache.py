@@ -1,7 +1,9 @@
 """The Redis backend against a real Redis: the cache contract, URL forms, and outages.
 
-The contract tests run on the session's Redis (`redis_url`: env REDIS_URL or a throwaway server)
-under a key prefix of their own. The outage tests start private servers they can kill.
+The contract tests (data cache, singleflight leases) run under a key prefix of their own on
+every topology (`redis_url` below): the session's single Redis (env REDIS_URL or a throwaway
+server), a Redis Cluster and a Sentinel-managed master. The outage tests start private servers
+they can kill.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from cache.redis import RedisCache
 from cache.store import CacheStore
 from observability.metrics import Metrics
 from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
+from tests.support.redis_topologies import every_topology
+
+redis_url = every_topology()
 
 SHORT_TTL = 0.3
 
@@ -46,9 +51,9 @@ def _backend_errors(metrics: Metrics) -> float:
     return value or 0.0
 
 
-def _lookups(metrics: Metrics, kind: str, result: str) -> float:
+def _lookups(metrics: Metrics, agency: str, kind: str, result: str) -> float:
     value = metrics.registry.get_sample_value(
-        "panjereh_cache_lookups_total", {"kind": kind, "result": result}
+        "panjereh_cache_lookups_total", {"agency": agency, "kind": kind, "result": result}
     )
     return value or 0.0
 
@@ -148,7 +153,7 @@ async def test_cache_store_over_redis(redis_cache: tuple[RedisCache, str]) -> No
     await store.release_lease("water", "bills", "0012345679", lease)
     keys = [k async for k in cache.client.scan_iter(match=f"{ns}*")]
     assert keys and all(b"0012345679" not in k for k in keys)
-    assert _lookups(metrics, "bills", "hit") == 1
+    assert _lookups(metrics, "water", "bills", "hit") == 1
 
 
 @pytest.mark.redis
@@ -395,9 +400,9 @@ async def test_cache_store_over_fallback_with_redis_down() -> None:
             assert await store.acquire_lease("post", "address", "x", ttl=5) is not None
             assert await store.acquire_lease("post", "address", "x", ttl=5) is None
             assert await store.ping() is True  # degraded counts as ready
-            assert _lookups(metrics, "bills", "miss") == 1
-            assert _lookups(metrics, "bills", "hit") == 1
-            assert _lookups(metrics, "bills", "error") == 0
+            assert _lookups(metrics, "water", "bills", "miss") == 1
+            assert _lookups(metrics, "water", "bills", "hit") == 1
+            assert _lookups(metrics, "water", "bills", "error") == 0
             assert backend.degraded and _gauge(metrics) == 1
         finally:
             await backend.close()

@@ -87,7 +87,7 @@ async def test_operations_on_a_websocket_send_the_id_of_its_upgrade_request(
 
 
 async def test_probes_send_ids_of_their_own() -> None:
-    probes = {"interval_s": 0.2, "timeout_s": 0.2}
+    probes = {"interval_s": 0.2, "timeout_s": 0.1}
     async with running_gateway(probes=probes) as gw:
         started = time.monotonic()
         while gw.sandbox.health_calls("water") < 3:

@@ -15,18 +15,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from ratelimits.config import CitizenLimits, RateLimits
 from sandbox import PERSONAS, FaultSpec
 from schema.persisted.manifest import sha256_hex
 from server import METRICS
 from tests.integration.queries import HOME
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.redis_topologies import every_topology
 
 A, B = PERSONAS["complete"], PERSONAS["sparse"]
 AGED = "{ me { profile { firstName source { fetchedAt ageSeconds stale } } } }"
+
+redis_url = every_topology()  # the tests sharing answers through Redis run on every topology
 
 
 def _count(gw: RunningGateway, result: str) -> float:
@@ -225,13 +226,12 @@ async def _shared_pair(
         "cache_key_secret": "shared-secret-of-the-two-test-gateways",
         **settings,
     }
-    client = aioredis.from_url(redis_url)
-    try:
-        async with running_gateway(**common) as one, running_gateway(**common) as two:
-            yield one, two
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            async with running_gateway(**common) as one, running_gateway(**common) as two:
+                yield one, two
+        finally:
+            await delete_namespace(client, namespace)
 
 
 async def test_kept_answers_are_shared_through_redis_encrypted(redis_url: str) -> None:
@@ -244,8 +244,7 @@ async def test_kept_answers_are_shared_through_redis_encrypted(redis_url: str) -
         second = await _ok(two, HOME, token)
         assert second == first
         assert _count(two, "hit") == 1
-        client = aioredis.from_url(redis_url)
-        try:
+        async with redis_client(redis_url) as client:
             namespace = one.settings.cache_namespace
             keys = [k async for k in client.scan_iter(match=f"{namespace}:response:*")]
             assert len(keys) == 1
@@ -253,5 +252,3 @@ async def test_kept_answers_are_shared_through_redis_encrypted(redis_url: str) -
             kept = await client.get(keys[0])
             name = first["data"]["me"]["profile"]["firstName"].encode()
             assert kept is not None and name not in kept
-        finally:
-            await client.aclose()

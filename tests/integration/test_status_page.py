@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from server import create_app
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.redis_topologies import every_topology
 from tests.support.status_gateway import (
     DOWN,
     NAMES,
@@ -25,6 +25,8 @@ from tests.support.status_gateway import (
     page_until,
     row_of,
 )
+
+redis_url = every_topology()  # the fleet's status page, on every topology
 
 
 @pytest.fixture
@@ -123,34 +125,34 @@ async def test_every_instance_on_one_redis_shows_the_same_outage(redis_url: str)
     """The page reads the fleet's book: an instance that never probed tax shows it DOWN, with
     the same incident, as the one that did."""
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        async with running_gateway(
-            **STATUS_SETTINGS,
-            redis_url=redis_url,
-            cache_namespace=namespace,
-            cache_key_secret="shared-by-both-instances",
-            cache_timeout_s=2,
-        ) as gw:
-            second = create_app(gw.settings.model_copy())
-            runner = web.AppRunner(second, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            other = RunningGateway(
-                f"http://127.0.0.1:{runner.addresses[0][1]}", second, gw.sandbox, gw.settings,
-                gw.client,
-            )  # fmt: skip
-            try:
-                await gw.sandbox.set_fault(DOWN, "down")
-                pages = [
-                    await page_until(each, "en", r"Down since [^<]+ongoing") for each in (gw, other)
-                ]
-                incidents = [re.search(r"Down since (.+?), ongoing", p) for p in pages]
-                assert incidents[0] and incidents[1]
-                assert incidents[0].group() == incidents[1].group()
-            finally:
-                await runner.cleanup()
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            async with running_gateway(
+                **STATUS_SETTINGS,
+                redis_url=redis_url,
+                cache_namespace=namespace,
+                cache_key_secret="shared-by-both-instances",
+                cache_timeout_s=2,
+            ) as gw:
+                second = create_app(gw.settings.model_copy())
+                runner = web.AppRunner(second, access_log=None)
+                await runner.setup()
+                site = web.TCPSite(runner, "127.0.0.1", 0)
+                await site.start()
+                other = RunningGateway(
+                    f"http://127.0.0.1:{runner.addresses[0][1]}", second, gw.sandbox, gw.settings,
+                    gw.client,
+                )  # fmt: skip
+                try:
+                    await gw.sandbox.set_fault(DOWN, "down")
+                    pages = [
+                        await page_until(each, "en", r"Down since [^<]+ongoing")
+                        for each in (gw, other)
+                    ]
+                    incidents = [re.search(r"Down since (.+?), ongoing", p) for p in pages]
+                    assert incidents[0] and incidents[1]
+                    assert incidents[0].group() == incidents[1].group()
+                finally:
+                    await runner.cleanup()
+        finally:
+            await delete_namespace(client, namespace)

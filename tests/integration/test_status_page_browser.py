@@ -1,32 +1,30 @@
 """The status page in headless Chromium (Debian's `chromium`), over the real gateway and sandbox,
 with one agency taken down: what a person sees on a phone and on a desktop.
 
-Screenshots are kept under `tests/artifacts/status-page/` (ignored by git; another directory
-with `PANJEREH_TEST_ARTIFACTS`); the test prints where. Chromium is installed with apt-get when
-missing and running as root; under CI=true a missing browser fails the test, elsewhere it skips.
+Screenshots are kept under `status-page/` in the test artefacts directory (`tests/artifacts/`,
+ignored by git; another one with `PANJEREH_TEST_ARTIFACTS`); the test prints where. Chromium is
+installed with apt-get when missing and running as root; under CI=true a missing browser fails
+the test, elsewhere it skips.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.browser import Chromium, Tab, browser_unavailable, find_chromium
+from tests.support.chromium import (
+    HeadlessChromium,
+    Page,
+    artifacts_dir,
+    chromium_unavailable,
+    find_chromium,
+)
 from tests.support.status_gateway import DOWN, NAMES, down_agency_gateway
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = (
-    Path(
-        os.environ.get("PANJEREH_TEST_ARTIFACTS")
-        or Path(__file__).resolve().parents[1] / "artifacts"
-    )
-    / "status-page"
-)
+ARTIFACTS = artifacts_dir("status-page")
 # (name, width, height, phone)
 VIEWPORTS = [
     ("phone-390", 390, 844, True),
@@ -55,25 +53,23 @@ _SEEN = """(() => {
 })()"""
 
 
-async def _seen(tab: Tab) -> dict[str, object]:
+async def _seen(tab: Page) -> dict[str, object]:
     seen = await tab.evaluate(_SEEN % (DOWN, DOWN))
     assert isinstance(seen, dict)
     return seen
 
 
-def _only_the_gateway(tab: Tab, gateway_url: str) -> None:
-    origin = urlsplit(gateway_url).netloc
-    for url in tab.requested_urls():
-        assert urlsplit(url).netloc == origin, f"the page fetched {url}"
-    assert tab.console_errors() == []  # a CSP violation (a blocked style) would be one
+def _only_the_gateway(tab: Page, gateway_url: str) -> None:
+    assert tab.requested_elsewhere(gateway_url) == []
+    assert tab.logged == []  # a CSP violation (a blocked style) would be one
 
 
 async def test_status_page_as_a_person_sees_it() -> None:
     binary = find_chromium()
     if binary is None:
-        browser_unavailable("no chromium on PATH and it could not be installed with apt-get")
+        chromium_unavailable("no chromium on PATH and it could not be installed with apt-get")
     print(f"\nstatus page screenshots in {ARTIFACTS}")
-    async with down_agency_gateway() as gw, Chromium(binary) as browser:
+    async with down_agency_gateway() as gw, HeadlessChromium(binary) as browser:
         for name, width, height, phone in VIEWPORTS:
             async with browser.page() as tab:
                 await tab.open(f"{gw.url}/status", width=width, height=height, mobile=phone)
@@ -101,7 +97,7 @@ async def test_status_page_as_a_person_sees_it() -> None:
         # The English switch is a plain link: follow it as a reader would, on a phone.
         async with browser.page() as tab:
             await tab.open(f"{gw.url}/status", width=390, height=844, mobile=True)
-            loaded = browser.expect("Page.loadEventFired", tab.session_id)
+            loaded = tab.expect("Page.loadEventFired")
             await tab.evaluate("document.querySelector('a.switch').click()")
             await loaded
             seen = await _seen(tab)

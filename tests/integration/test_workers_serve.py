@@ -25,15 +25,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.processes import Child, Children, free_port, start_sandbox
 from sandbox import PERSONAS
+from settings import Settings
 from tests.support.signing import AUDIENCE, ISSUER, SigningKey, citizen_claims
-from workers.serve import DEFAULT_SHUTDOWN_GRACE_S, STOP_MARGIN_S
+from workers.serve import stop_timeout_s
 from workers.worker import WORKER_HEADER
 
 pytestmark = pytest.mark.slow
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 QUERY = "{ me { profile { firstName } } }"
-SHUTDOWN_GRACE_S = 3.0  # honoured by builds with graceful draining; the bound below allows both
+SHUTDOWN_GRACE_S = 3.0
 
 
 def _production_env(tmp_path: Path, agencies: dict[str, str], key: SigningKey) -> dict[str, str]:
@@ -179,7 +180,7 @@ def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(
     assert sum(restarted[s] != started[s] for s in ("0", "1")) == 1  # one slot has a new process
 
     gateway.proc.send_signal(signal.SIGTERM)
-    bound = max(SHUTDOWN_GRACE_S, DEFAULT_SHUTDOWN_GRACE_S) + STOP_MARGIN_S
+    bound = stop_timeout_s(Settings(shutdown_grace_s=SHUTDOWN_GRACE_S))
     began = time.monotonic()
     assert gateway.proc.wait(timeout=bound + 5) == 0
     assert time.monotonic() - began < bound

@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
+from connectors.agencies.civil_registry import CivilRegistryConnector
 from observability.audit import SubjectKeyer, canonical, chain_key, record_hash
 from observability.middleware import accepted_request_id, new_request_id
 from sandbox import PERSONAS, FaultSpec
 from server import METRICS
-from tests.redis_server import delete_namespace, throwaway_redis, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, throwaway_redis, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.redis_topologies import every_topology
 from tests.support.websocket import GraphQLSocket
 
 A, B = PERSONAS["complete"], PERSONAS["sparse"]
@@ -39,13 +40,16 @@ PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 KEY_SECRET = "audit-key-of-this-module-at-least-32-bytes-long"
 CHAIN_KEY = chain_key(KEY_SECRET.encode())
 
+redis_url = every_topology()  # the Redis stream and access log hold on every topology
+
 READ = """query($nc: String!, $purpose: String!) {
   citizen(nationalCode: $nc, purpose: $purpose) {
     profile { firstName } bills { complete }
     records { tax { status } deeds { items { unit } } } } }"""
 ME = "{ me { profile { firstName } address { city } } }"
 LOG = """query($first: Int!, $after: String) { me { accessLog(first: $first, after: $after) {
-  items { client at purpose agencies fields outcome } pageInfo { endCursor hasNextPage } } } }"""
+  items { client at purpose agencies agencyNames { id nameFa nameEn } fields outcome }
+  pageInfo { endCursor hasNextPage } } } }"""
 
 
 def _audit(path: Path, **more: Any) -> dict[str, Any]:
@@ -240,6 +244,10 @@ async def _check_access_log(gw: RunningGateway) -> None:
     assert item["client"] == "caseworker-app" and item["outcome"] == "OK"
     assert "civil-registry" in item["agencies"] and "records.tax" in item["fields"]
     assert "land-registry" in item["agencies"] and "records.deeds" in item["fields"]
+    assert [a["id"] for a in item["agencyNames"]] == item["agencies"]
+    registry = next(a for a in item["agencyNames"] if a["id"] == "civil-registry")
+    assert registry["nameFa"] == CivilRegistryConnector.name_fa
+    assert registry["nameEn"] == CivilRegistryConnector.name_en
     await _ask(gw, READ, service, {"nc": A, "purpose": "review 3"})  # arrives between pages
     page = await _log(gw, a, 2, page["pageInfo"]["endCursor"])
     assert [i["purpose"] for i in page["items"]] == ["review 0"]
@@ -284,25 +292,24 @@ async def test_records_reach_the_redis_stream_and_the_access_log_reads_redis(
     tmp_path: Path, redis_url: str
 ) -> None:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        settings = {"redis_url": redis_url, "cache_namespace": namespace}
-        async with running_gateway(audit=_audit(tmp_path / "audit.jsonl"), **settings) as gw:
-            await _check_access_log(gw)
-            service = gw.service_token("caseworker-app", ["citizen:read"])
-            await _ask(gw, READ, service, {"nc": B, "purpose": "stream check"})
-        file_records = [
-            json.loads(line) for line in (tmp_path / "audit.jsonl").read_bytes().splitlines()
-        ]
-        stream = await client.xrange(f"{namespace}:audit:gw-test")
-        streamed = [json.loads(fields[b"record"]) for _, fields in stream]
-        assert streamed == file_records
-        assert all(r["hash"] == record_hash(r, CHAIN_KEY) for r in streamed)
-        for code in (A, B):
-            assert code not in json.dumps(streamed)
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            settings = {"redis_url": redis_url, "cache_namespace": namespace}
+            async with running_gateway(audit=_audit(tmp_path / "audit.jsonl"), **settings) as gw:
+                await _check_access_log(gw)
+                service = gw.service_token("caseworker-app", ["citizen:read"])
+                await _ask(gw, READ, service, {"nc": B, "purpose": "stream check"})
+            file_records = [
+                json.loads(line) for line in (tmp_path / "audit.jsonl").read_bytes().splitlines()
+            ]
+            stream = await client.xrange(f"{namespace}:audit:gw-test")
+            streamed = [json.loads(fields[b"record"]) for _, fields in stream]
+            assert streamed == file_records
+            assert all(r["hash"] == record_hash(r, CHAIN_KEY) for r in streamed)
+            for code in (A, B):
+                assert code not in json.dumps(streamed)
+        finally:
+            await delete_namespace(client, namespace)
 
 
 @pytest.mark.redis

@@ -121,7 +121,12 @@ async def test_a_low_level_still_reads_what_it_may(gateway: RunningGateway) -> N
     assert body["data"]["me"]["bills"]["totalAmount"] is not None
     assert body["data"]["me"]["profile"] is None
     [error] = body["errors"]
-    assert error["extensions"] == {"code": "FORBIDDEN", "retryable": False, "requiredLevel": 2}
+    assert error["extensions"] == {
+        "code": "FORBIDDEN",
+        "retryable": False,
+        "requiredLevel": 2,
+        "messageFa": "برای دیدن این اطلاعات باید با روشی مطمئن‌تر (سطح ۲) وارد شوید",
+    }
 
 
 async def test_a_token_without_acr_is_level_1(gateway: RunningGateway) -> None:

@@ -24,6 +24,7 @@ from server import CONNECTORS
 from settings import Settings
 from tests.integration.queries import BILL_INQUIRY, BILLS, PROFILE
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.redis_topologies import every_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 APOLLO_DIR = Path(__file__).with_name("apollo")
@@ -58,6 +59,9 @@ async def get(
 
 def code_of(body: dict[str, Any]) -> str:
     return body["errors"][0]["extensions"]["code"]
+
+
+redis_url = every_topology()  # the test sharing hashes through Redis runs on every topology
 
 
 @pytest.fixture

@@ -16,16 +16,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 
 from auth.tokens import TokenIssuer
 from bench.processes import Children, free_port, start_gateway
 from ratelimits.config import CitizenLimits, ClientLimits, RateLimits
 from sandbox import PERSONAS, Sandbox
+from schema.error_codes import message_fa
 from server import VIEW
 from settings import Settings
-from tests.redis_server import delete_namespace, unique_namespace
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.redis_topologies import every_topology
 from tests.support.websocket import graphql_socket
 
 COMPLETE = PERSONAS["complete"]
@@ -59,7 +60,9 @@ def _assert_refused(status: int, headers: dict[str, str], body: dict[str, Any]) 
         "code": "RATE_LIMITED",
         "retryable": True,
         "retryAfterSeconds": retry_after,
+        "messageFa": message_fa({"code": "RATE_LIMITED", "retryAfterSeconds": retry_after}),
     }
+    assert "دیگر دوباره تلاش کنید" in error["extensions"]["messageFa"]
     assert "data" not in body
 
 
@@ -204,16 +207,17 @@ async def test_when_redis_fails_limits_are_kept_in_memory_not_dropped() -> None:
 
 # -- two processes, one Redis ------------------------------------------------------------------
 
+redis_url = every_topology()  # one budget across instances, on every topology
+
 
 @asynccontextmanager
-async def _namespace(redis_url: str) -> AsyncIterator[tuple[str, aioredis.Redis]]:
+async def _namespace(redis_url: str) -> AsyncIterator[tuple[str, Any]]:
     namespace = unique_namespace().rstrip(":")
-    client = aioredis.from_url(redis_url)
-    try:
-        yield namespace, client
-    finally:
-        await delete_namespace(client, namespace)
-        await client.aclose()
+    async with redis_client(redis_url) as client:
+        try:
+            yield namespace, client
+        finally:
+            await delete_namespace(client, namespace)
 
 
 @pytest.mark.redis

@@ -13,6 +13,9 @@ Where the browser comes from (`find_chromium`), as tests/redis_server.py does fo
 (every other host name resolves to nothing: a page that needs the internet fails as it would
 on a cut-off network), and kills its process group on exit. `page()` opens a tab and records
 what it asked the network for and what it logged, so a test can check both.
+
+Screenshots go under one git-ignored directory, `tests/artifacts/` (another one with
+`PANJEREH_TEST_ARTIFACTS`), a subdirectory per test: `artifacts_dir(name)`.
 """
 
 from __future__ import annotations
@@ -32,19 +35,39 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
 from tests.redis_server import in_ci
 
-__all__ = ["HeadlessChromium", "Page", "chromium_unavailable", "find_chromium"]
+__all__ = [
+    "HeadlessChromium",
+    "Page",
+    "artifacts_dir",
+    "chromium_unavailable",
+    "find_chromium",
+]
 
 _NAMES = ("chromium", "chromium-browser")
+_ARTIFACTS_ENV = "PANJEREH_TEST_ARTIFACTS"
+_ARTIFACTS_DEFAULT = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts/
 _INSTALL_TIMEOUT_S = 900.0
 _START_TIMEOUT_S = 30.0
 _COMMAND_TIMEOUT_S = 30.0
+_LOG = "stderr.log"
+# The bounding box of the element a selector finds, in page coordinates, for a clipped shot.
+_ELEMENT_BOX = (
+    "(() => {{ const r = document.querySelector({selector}).getBoundingClientRect();"
+    " return {{x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}}; }})()"
+)
+
+
+def artifacts_dir(name: str) -> Path:
+    """Where a test keeps what a person would look at afterwards (created on first write)."""
+    return Path(os.environ.get(_ARTIFACTS_ENV) or _ARTIFACTS_DEFAULT) / name
 
 
 def chromium_unavailable(reason: str) -> NoReturn:
@@ -74,23 +97,21 @@ def _apt_get(*args: str) -> bool:
     try:
         done = subprocess.run(
             ["apt-get", "-q", *args],
-            capture_output=True, env=env, timeout=_INSTALL_TIMEOUT_S, check=False,
+            capture_output=True, env=env, timeout=_INSTALL_TIMEOUT_S,
+            stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
 
 
-def _log_file(profile: Path) -> IO[bytes]:
-    """Where Chromium's own messages go (read back by `log_tail`)."""
-    return (profile / "stderr.log").open("wb")
-
-
-def _port_in(port_file: Path) -> int | None:
-    """The DevTools port from the file Chromium writes once it listens, if it is there yet."""
+def _endpoint_in(port_file: Path) -> str | None:
+    """The browser's DevTools WebSocket address, from the file Chromium writes once it listens
+    (its port, then its path), if it is there yet."""
     try:
-        return int(port_file.read_text().splitlines()[0])
-    except (FileNotFoundError, ValueError, IndexError):
+        port, path = port_file.read_text().split()[:2]
+        return f"ws://127.0.0.1:{int(port)}{path}"
+    except (OSError, ValueError):
         return None
 
 
@@ -107,18 +128,25 @@ class Page:
     async def send(self, method: str, **params: Any) -> dict[str, Any]:
         return await self.browser.send(method, params, session_id=self.session_id)
 
-    async def open(self, url: str, *, width: int = 1280, height: int = 800) -> None:
-        """Load `url` and wait for its load event."""
+    def expect(self, method: str) -> asyncio.Future[dict[str, Any]]:
+        """A future for this tab's next `method` event (register before causing it)."""
+        return self.browser.expect(method, self.session_id)
+
+    async def open(
+        self, url: str, *, width: int = 1280, height: int = 800, mobile: bool = False
+    ) -> None:
+        """Set the viewport (`mobile` emulates a phone), load `url`, wait for its load event."""
         await self.send(
             "Emulation.setDeviceMetricsOverride",
-            width=width, height=height, deviceScaleFactor=1, mobile=False,
+            width=width, height=height, deviceScaleFactor=1, mobile=mobile,
         )  # fmt: skip
-        loaded = self.browser.expect("Page.loadEventFired", self.session_id)
+        loaded = self.expect("Page.loadEventFired")
         await self.send("Page.navigate", url=url)
         await asyncio.wait_for(loaded, _COMMAND_TIMEOUT_S)
 
     async def evaluate(self, expression: str) -> Any:
-        """The value of a JavaScript expression in the page (promises awaited)."""
+        """The JSON value of a JavaScript expression in the page, promises awaited (the page's
+        own CSP does not apply to the DevTools protocol)."""
         answer = await self.send(
             "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
         )
@@ -137,12 +165,33 @@ class Page:
                 raise AssertionError(f"still falsy after {timeout_s} s: {expression}")
             await asyncio.sleep(0.1)
 
-    async def screenshot(self, path: Path) -> Path:
-        """A PNG of the viewport, written to `path`."""
-        shot = await self.send("Page.captureScreenshot", format="png")
+    async def screenshot(
+        self, path: Path, *, full_page: bool = False, selector: str | None = None
+    ) -> Path:
+        """A PNG of the viewport, of the whole page, or of the element `selector` finds,
+        written to `path`."""
+        params: dict[str, Any] = {"format": "png"}
+        clip: dict[str, Any] | None = None
+        if full_page:
+            size = (await self.send("Page.getLayoutMetrics"))["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
+        elif selector is not None:
+            clip = await self.evaluate(_ELEMENT_BOX.format(selector=json.dumps(selector)))
+        if clip is not None:
+            params |= {"captureBeyondViewport": True, "clip": {**clip, "scale": 1}}
+        shot = await self.send("Page.captureScreenshot", **params)
         path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
         return path
+
+    def requested_elsewhere(self, url: str) -> list[str]:
+        """What the page asked for from any origin but `url`'s (inline `data:` URLs aside)."""
+        origin = urlsplit(url).netloc
+        return [
+            asked
+            for asked in self.requested
+            if not asked.startswith("data:") and urlsplit(asked).netloc != origin
+        ]
 
     def _on(self, method: str, params: dict[str, Any]) -> None:
         if method == "Network.requestWillBeSent":
@@ -152,7 +201,7 @@ class Page:
             self.logged.append(f"console.{params['type']}: {text}")
         elif method == "Runtime.exceptionThrown":
             self.logged.append(f"exception: {params['exceptionDetails'].get('text')}")
-        elif method == "Log.entryAdded":
+        elif method == "Log.entryAdded":  # a CSP violation or a failed load is one
             entry = params["entry"]
             self.logged.append(f"{entry['source']}.{entry['level']}: {entry['text']}")
 
@@ -185,6 +234,7 @@ class HeadlessChromium:
             "--no-default-browser-check",
             "--disable-gpu",
             "--disable-dev-shm-usage",
+            "--disable-extensions",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
@@ -193,18 +243,17 @@ class HeadlessChromium:
         ]
         if os.geteuid() == 0:  # Chromium's sandbox refuses to run as root
             command.insert(1, "--no-sandbox")
-        with _log_file(profile) as log:
+        with (profile / _LOG).open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *command,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its helpers share the group, killed together on exit
             )
         try:
-            port = await self._debugging_port(profile / "DevToolsActivePort")
+            endpoint = await self._endpoint(profile / "DevToolsActivePort")
             self._session = aiohttp.ClientSession()
-            async with self._session.get(f"http://127.0.0.1:{port}/json/version") as response:
-                endpoint = (await response.json())["webSocketDebuggerUrl"]
             self._socket = await self._session.ws_connect(endpoint, max_msg_size=0)
         except BaseException:
             await self.__aexit__(None, None, None)
@@ -212,25 +261,24 @@ class HeadlessChromium:
         self._reader = asyncio.create_task(self._read())
         return self
 
-    async def _debugging_port(self, port_file: Path) -> int:
-        """The port Chromium chose: the first line of the file it writes once it listens."""
+    async def _endpoint(self, port_file: Path) -> str:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.returncode is not None:
                 raise RuntimeError(f"Chromium exited at start: {self.log_tail()}")
-            port = await asyncio.to_thread(_port_in, port_file)
-            if port is not None:
-                return port
+            endpoint = await asyncio.to_thread(_endpoint_in, port_file)
+            if endpoint is not None:
+                return endpoint
             await asyncio.sleep(0.05)
         raise RuntimeError(f"Chromium did not open its DevTools port: {self.log_tail()}")
 
     def log_tail(self, lines: int = 10) -> str:
         """The end of Chromium's own log, for a failure message."""
-        path = Path(self._profile.name) / "stderr.log"
+        path = Path(self._profile.name) / _LOG
         with contextlib.suppress(OSError):
             return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return "(no log)"
 
     async def __aexit__(self, *exc: object) -> None:
         if self._reader is not None:
@@ -262,7 +310,8 @@ class HeadlessChromium:
             yield page
         finally:
             del self._pages[page.session_id]
-            await self.send("Target.closeTarget", {"targetId": target["targetId"]})
+            with contextlib.suppress(RuntimeError, TimeoutError):
+                await self.send("Target.closeTarget", {"targetId": target["targetId"]})
 
     async def send(
         self, method: str, params: dict[str, Any] | None = None, *, session_id: str | None = None

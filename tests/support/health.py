@@ -33,6 +33,7 @@ class Call:
     failure: Failure | None = None
     seconds: float = 0.1
     maintenance: bool = False
+    back_at: float | None = None  # a maintenance's announced end (503 + Retry-After)
 
 
 OK_CALL = Call()
@@ -91,6 +92,7 @@ class HealthRig:
                     call.seconds,
                     failure=call.failure,
                     maintenance=call.maintenance,
+                    back_at=call.back_at,
                 )
             )
 

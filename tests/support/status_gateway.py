@@ -20,7 +20,7 @@ __all__ = ["DOWN", "NAMES", "STATUS_SETTINGS", "down_agency_gateway", "page_unti
 NAMES = agency_names(CONNECTOR_CLASSES.values())
 INTERVAL_S = 0.25
 STATUS_SETTINGS = {
-    "probes": {"interval_s": INTERVAL_S, "timeout_s": INTERVAL_S},
+    "probes": {"interval_s": INTERVAL_S, "timeout_s": INTERVAL_S / 2},
     "status_page": {"render_every_s": 0.2, "refresh_s": 30},
 }
 DOWN = "tax"

@@ -57,6 +57,81 @@ def test_inhibitions_name_alerts_that_exist() -> None:
                 assert any(re.fullmatch(value, name) for name in names), matcher
 
 
+# --- what the inhibitions hold back ------------------------------------------------------------
+# Alertmanager's rule, read from its docs: an alert matching a rule's target is inhibited while
+# an alert matching its source fires with the same `equal` labels; an alert matching both sides
+# of a rule is never inhibited by one that also does (nor by itself).
+
+Alert = dict[str, str]
+
+
+def _matches(matchers: list[str], alert: Alert) -> bool:
+    for matcher in matchers:
+        label, op, value = _MATCHER.match(matcher).groups()  # type: ignore[union-attr]
+        have = alert.get(label, "")
+        hit = re.fullmatch(value, have) is not None if "~" in op else have == value
+        if hit == op.startswith("!"):
+            return False
+    return True
+
+
+def inhibited(firing: list[Alert]) -> list[Alert]:
+    """The alerts of `firing` that Alertmanager holds back under this configuration."""
+    held = []
+    for target in firing:
+        for rule in config()["inhibit_rules"]:
+            source_side, target_side = rule["source_matchers"], rule["target_matchers"]
+            if not _matches(target_side, target):
+                continue
+            both = _matches(source_side, target)
+            if any(
+                source is not target
+                and _matches(source_side, source)
+                and not (both and _matches(target_side, source))
+                and all(source.get(k, "") == target.get(k, "") for k in rule.get("equal", []))
+                for source in firing
+            ):
+                held.append(target)
+                break
+    return held
+
+
+def _alert(name: str, agency: str = "water") -> Alert:
+    severities = {rule["labels"]["severity"] for rule in alerts() if rule["alert"] == name}
+    assert severities, f"no alert {name}"
+    return {"alertname": name, "severity": min(severities), "agency": agency}  # page < warn
+
+
+def test_maintenance_the_agency_announces_itself_is_not_held_back() -> None:
+    """A proxy sending Retry-After with every 503 used to silence the agency for good: only
+    planned maintenance fires the inhibiting alert, and the long announced one pages."""
+    page = _alert("AgencyAnnouncedMaintenanceLong")
+    warn = {**page, "severity": "warn"}
+    assert page["severity"] == "page"
+    assert inhibited([warn, page]) == [warn]  # the page outranks its own warning
+    in_maintenance = next(rule for rule in alerts() if rule["alert"] == "AgencyInMaintenance")
+    assert "panjereh_agency_announced_maintenance" not in in_maintenance["expr"]
+    assert "panjereh_agency_maintenance" in in_maintenance["expr"]
+
+
+def test_planned_maintenance_holds_back_every_alert_of_its_agency_only() -> None:
+    planned = _alert("AgencyInMaintenance", "electricity")
+    down, slow = _alert("AgencyDown", "electricity"), _alert("AgencySlow", "electricity")
+    elsewhere = _alert("AgencyDown", "tax")
+    assert inhibited([planned, down, slow, elsewhere]) == [down, slow]
+
+
+def test_an_unstable_agency_pages_under_one_name() -> None:
+    down, flapping, degraded = (
+        _alert(name, "gas") for name in ("AgencyDown", "AgencyFlapping", "AgencyDegraded")
+    )
+    assert inhibited([down, degraded]) == [degraded]
+    assert inhibited([down, flapping, degraded]) == [flapping, degraded]
+    assert inhibited([flapping, degraded]) == [degraded]
+    assert inhibited([degraded]) == []
+    assert inhibited([_alert("GatewayDown", ""), degraded]) == [degraded]
+
+
 @pytest.fixture(scope="module")
 def amtool() -> str:
     return require_tool("amtool")

@@ -101,9 +101,9 @@ def _store(clock: FakeClock, metrics: Metrics, backend: CacheBackend | None = No
     )
 
 
-def _lookups(metrics: Metrics, kind: str, result: str) -> float:
+def _lookups(metrics: Metrics, agency: str, kind: str, result: str) -> float:
     value = metrics.registry.get_sample_value(
-        "panjereh_cache_lookups_total", {"kind": kind, "result": result}
+        "panjereh_cache_lookups_total", {"agency": agency, "kind": kind, "result": result}
     )
     return value or 0.0
 
@@ -135,9 +135,22 @@ async def test_store_reports_fresh_then_stale_then_gone(clock: FakeClock) -> Non
     assert entry is not None and not entry.is_fresh(clock())
     clock.now += 60
     assert await store.lookup("water", "bills", "x") is None
-    assert _lookups(metrics, "bills", "miss") == 2
-    assert _lookups(metrics, "bills", "hit") == 1
-    assert _lookups(metrics, "bills", "stale") == 1
+    assert _lookups(metrics, "water", "bills", "miss") == 2
+    assert _lookups(metrics, "water", "bills", "hit") == 1
+    assert _lookups(metrics, "water", "bills", "stale") == 1
+
+
+async def test_lookups_are_counted_by_agency(clock: FakeClock) -> None:
+    """Gas and water both cache `bills`: a cold gas cache must not hide in water's hits."""
+    metrics = Metrics()
+    store = _store(clock, metrics)
+    await store.store("water", "bills", "x", b"payload", fresh_ttl=10, stale_ttl=100)
+    assert await store.lookup("water", "bills", "x") is not None
+    assert await store.lookup("gas", "bills", "x") is None
+    assert _lookups(metrics, "water", "bills", "hit") == 1
+    assert _lookups(metrics, "water", "bills", "miss") == 0
+    assert _lookups(metrics, "gas", "bills", "miss") == 1
+    assert _lookups(metrics, "gas", "bills", "hit") == 0
 
 
 async def test_negative_entries_round_trip(clock: FakeClock) -> None:
@@ -171,7 +184,7 @@ async def test_a_failing_backend_is_a_miss_not_an_error(clock: FakeClock) -> Non
     store = _store(clock, metrics, BrokenBackend())
     await store.store("water", "bills", "x", b"v", fresh_ttl=10, stale_ttl=10)
     assert await store.lookup("water", "bills", "x") is None
-    assert _lookups(metrics, "bills", "error") == 1
+    assert _lookups(metrics, "water", "bills", "error") == 1
     assert await store.ping() is False
 
 
@@ -330,7 +343,7 @@ async def test_store_over_a_dead_primary_serves_from_memory(clock: FakeClock) ->
     await store.store("water", "bills", "x", b"v", fresh_ttl=10, stale_ttl=10)
     entry = await store.lookup("water", "bills", "x")
     assert entry is not None and entry.payload == b"v"
-    assert _lookups(metrics, "bills", "error") == 0  # degraded, not failing
+    assert _lookups(metrics, "water", "bills", "error") == 0  # degraded, not failing
     assert await store.ping() is True
 
 

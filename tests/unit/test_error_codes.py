@@ -62,13 +62,30 @@ def test_agency_extensions_carry_agency_retryable_and_retry_after() -> None:
         "code": "RATE_LIMITED",
         "retryable": True,
         "agency": "water",
+        "agencyNameFa": "آب و فاضلاب",
+        "agencyNameEn": "Water and Wastewater",
         "retryAfterSeconds": 2,
+        "messageFa": "سامانه آب و فاضلاب اکنون بیش از توان خود درخواست دارد؛ "
+        "۲ ثانیه دیگر دوباره تلاش کنید",
     }
 
 
 def test_invalid_input_names_the_field_and_is_not_retryable() -> None:
     exc = e.InvalidInput("billId", "bill ID check digit does not match")
-    assert error_extensions(exc) == {"code": "INVALID_INPUT", "retryable": False, "field": "billId"}
+    assert error_extensions(exc) == {
+        "code": "INVALID_INPUT",
+        "retryable": False,
+        "field": "billId",
+        "messageFa": "مقدار واردشده درست نیست؛ آن را بررسی کنید و دوباره بفرستید",
+    }
+
+
+def test_an_agency_no_connector_has_is_named_by_nobody() -> None:
+    extensions = error_extensions(e.AgencyUnavailable("nowhere", "x"))
+    assert "agencyNameFa" not in extensions and "agencyNameEn" not in extensions
+    assert extensions["messageFa"] == (
+        "سامانه مورد نیاز موقتاً در دسترس نیست؛ کمی بعد دوباره تلاش کنید"
+    )
 
 
 def test_bad_response_is_not_retryable_but_unavailable_is() -> None:
@@ -84,8 +101,11 @@ def test_maintenance_says_when_the_agency_is_expected_back() -> None:
         "code": "AGENCY_MAINTENANCE",
         "retryable": True,
         "agency": "water",
+        "agencyNameFa": "آب و فاضلاب",
+        "agencyNameEn": "Water and Wastewater",
         "expectedBackAt": "2024-10-07T02:00:00+03:30",
         "retryAfterSeconds": 5401,
+        "messageFa": "سامانه آب و فاضلاب تا ۱۴۰۳/۰۷/۱۶ ساعت ۰۲:۰۰ در دست تعمیر است",
     }
     assert "02:00 Tehran time on 1403/07/16" in exc.message
     assert "2024-10-07T02:00:00+03:30" in exc.message

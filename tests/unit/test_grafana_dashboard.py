@@ -28,6 +28,7 @@ REQUIRED_PANELS = {
     "Stale copies served",
     "Circuits",
     "Forced circuits",
+    "Maintenance",
     # probes
     "Probes by outcome",
     "Probe success",

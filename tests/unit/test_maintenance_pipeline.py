@@ -109,8 +109,11 @@ async def test_in_a_window_the_agency_is_not_called_and_the_error_says_when_it_i
         "code": "AGENCY_MAINTENANCE",
         "retryable": True,
         "agency": "water",
+        "agencyNameFa": "آب و فاضلاب",
+        "agencyNameEn": "Water and Wastewater",
         "expectedBackAt": "2024-10-07T02:00:00+03:30",
         "retryAfterSeconds": 5400,
+        "messageFa": "سامانه آب و فاضلاب تا ۱۴۰۳/۰۷/۱۶ ساعت ۰۲:۰۰ در دست تعمیر است",
     }
     assert "02:00 Tehran time on 1403/07/16" in exc.message
     assert rig.count("panjereh_agency_requests_total", outcome="maintenance") == 1

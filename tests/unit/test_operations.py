@@ -114,6 +114,8 @@ async def test_stale_copy_is_served_marked_when_the_agency_fails(
     stale = await runner.run("bills", "x", agency, ADAPTER)
     assert stale.value == (1,) and stale.source.stale is True
     assert stale.source.fetched_at == fresh.source.fetched_at
+    assert stale.source.failure is agency.error  # why it is stale, for the client to be told
+    assert fresh.source.failure is None
     assert _stale_served(metrics) == 1
     clock.now += 60  # past the stale window too
     with pytest.raises(AgencyUnavailable):
@@ -142,10 +144,18 @@ async def test_near_expiry_answers_at_once_and_refreshes_in_the_background(
 async def test_not_found_is_cached_briefly(runner: OperationRunner, clock: Clock) -> None:
     agency = Agency()
     agency.error = AgencyNotFound("water", "no such customer")
+    sources = []
     for _ in range(3):
-        with pytest.raises(AgencyNotFound):
+        with pytest.raises(AgencyNotFound) as info:
             await runner.run("bills", "x", agency, ADAPTER)
+        sources.append(info.value.source)
     assert agency.calls == 1
+    # "No record" is an answer with a source: when it was given, and until when it holds.
+    first = sources[0]
+    assert first is not None and first.agency == "water" and first.stale is False
+    assert first.fresh_until is not None
+    assert (first.fresh_until - first.fetched_at).total_seconds() == POLICY.not_found_ttl
+    assert all(s is not None and s.fetched_at == first.fetched_at for s in sources[1:])
     clock.now += 6
     with pytest.raises(AgencyNotFound):
         await runner.run("bills", "x", agency, ADAPTER)

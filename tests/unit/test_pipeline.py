@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,6 @@ async def test_transient_failures_are_retried_and_then_answered() -> None:
     assert len(rig.sleep.waits) == 2 and all(0 <= w <= 0.4 for w in rig.sleep.waits)
     assert rig.outcomes() == {"unavailable": 2, "ok": 1}
     assert rig.sample("panjereh_agency_retries_total") == 2
-    assert rig.connector.up is True
     samples = await rig.samples()  # every attempt: a 503 (an answer) and a refused connection
     assert (samples.ok, samples.failed) == (1, 2)
     assert samples.failures == {Failure.SERVER_ERROR: 1, Failure.REFUSED: 1}
@@ -206,6 +206,22 @@ async def test_each_attempt_with_a_verdict_is_a_health_sample(
     assert (samples.ok, samples.maintenance) == (ok, maintenance)
     assert samples.failures == ({failure: 1} if failure else {})
     assert samples.failed == (1 if failure else 0)
+
+
+async def test_a_503_with_a_date_as_retry_after_is_maintenance_until_that_date() -> None:
+    """Retry-After in either form of RFC 9110 (here an HTTP date) is the agency's maintenance;
+    its sample says when the agency said it is back, as the health book's tick reads it."""
+    rig = Rig(max_attempts=1)
+    back = rig.connector.cache.clock() + 600
+    rig.transport.add(TransportResponse(503, {"Retry-After": formatdate(back, usegmt=True)}))
+    with pytest.raises(AgencyInMaintenance) as said:
+        await rig.call()
+    assert said.value.back_at == pytest.approx(back, abs=1)
+    assert rig.outcomes() == {"maintenance": 1}
+    await rig.health.flush()
+    tick = await rig.health.store.take_tick(rig.agency)
+    assert tick.maintenance == 1 and tick.failed == 0
+    assert tick.back_at == pytest.approx(rig.clock() + 600, abs=1)  # in the samples' time
 
 
 async def test_a_fault_of_ours_is_no_sample_of_the_agency() -> None:
@@ -303,7 +319,6 @@ async def test_not_found_is_a_success_for_the_breaker() -> None:
         with pytest.raises(AgencyNotFound):
             await rig.call()
     assert rig.connector.breaker.state is CircuitState.CLOSED
-    assert rig.connector.up is True
     samples = await rig.samples()
     assert (samples.ok, samples.failed) == (6, 0)  # the agency answered: not found is ok
 
@@ -313,17 +328,15 @@ async def test_not_found_is_a_success_for_the_breaker() -> None:
 
 async def test_an_answer_that_does_not_map_is_a_failed_attempt() -> None:
     """A nine-digit postal code parses as the wire model but cannot be a domain address: the
-    attempt is `bad_response`, the agency is not up, and the breaker counts a failure."""
+    attempt is `bad_response`, a failed sample of the agency, and the breaker counts a failure."""
     rig = Rig(max_attempts=1, breaker=BREAKER)
     nine_digits = json_response({**ADDRESS, "postalCode": "۱۴۳۳۶۵۴۳۲"})
     rig.transport.add(OK, *[nine_digits] * 3)
     await rig.call()
-    assert rig.connector.up is True
     for _ in range(3):
         with pytest.raises(AgencyBadResponse):
             await rig.call()
     assert rig.outcomes() == {"ok": 1, "bad_response": 3}
-    assert rig.connector.up is False
     samples = await rig.samples()
     assert (samples.ok, samples.failed, samples.failures) == (1, 3, {Failure.MALFORMED: 3})
     assert rig.connector.breaker.state is CircuitState.OPEN  # 3 failures of 4 calls
@@ -419,7 +432,6 @@ async def test_a_timeout_with_the_full_policy_time_is_a_failure_of_the_agency() 
         with pytest.raises(AgencyTimeout):
             await rig.call(deadline=Deadline.after(60, clock=rig.clock))
     assert rig.outcomes() == {"timeout": 4}
-    assert rig.connector.up is False
     samples = await rig.samples()
     assert (samples.ok, samples.failed, samples.failures) == (0, 4, {Failure.TIMEOUT: 4})
     assert samples.quantile(0.95) == pytest.approx(2.0, rel=0.2)  # each waited its 2 s
@@ -434,7 +446,6 @@ async def test_a_timeout_cut_short_by_the_callers_deadline_says_nothing_of_the_a
             await rig.call(deadline=Deadline.after(0.5, clock=rig.clock))
     assert len(rig.transport.sent) == 6  # the deadline left no time for a retry
     assert rig.outcomes() == {"deadline": 6}
-    assert rig.connector.up is None
     assert (await rig.samples()).empty  # nothing said of the agency
     assert rig.connector.breaker.state is CircuitState.CLOSED
 

@@ -8,6 +8,7 @@ the metrics, the breaker. What is scripted: the agencies' answers (the transport
 from __future__ import annotations
 
 import asyncio
+import email.utils
 from typing import Any
 
 import pytest
@@ -157,8 +158,12 @@ async def test_stop_leaves_no_task_running() -> None:
     assert all(task.get_name() != "agency-prober" for task in asyncio.all_tasks())
 
 
+IN_TEN_MINUTES = email.utils.formatdate(Clock()() + 15 * 3 + 600, usegmt=True)
+"""An HTTP date ten minutes after the rig's third tick (its wall clock is its clock)."""
+
+
 @pytest.mark.parametrize(
-    ("answer", "outcome", "up", "maintenance"),
+    ("answer", "outcome", "up", "announced"),
     [
         (HEALTHY, "ok", 1, 0),
         (AgencyUnavailable("post", "refused", transient=True), "unavailable", 0, 0),
@@ -169,38 +174,46 @@ async def test_stop_leaves_no_task_running() -> None:
         (json_response({"status": {"value": "ok"}}), "bad_response", 0, 0),
         (TransportResponse(404, {}, b"no such path"), "bad_response", 0, 0),
         (TransportResponse(503, {"Retry-After": "600"}, b"<html>"), "maintenance", 0, 1),
+        (TransportResponse(503, {"Retry-After": IN_TEN_MINUTES}), "maintenance", 0, 1),
     ],
 )
 async def test_a_probe_sets_up_and_maintenance(
-    answer: Any, outcome: str, up: int, maintenance: int
+    answer: Any, outcome: str, up: int, announced: int
 ) -> None:
+    """Two probes running with no answer are DOWN; a 503 with Retry-After (a delay or an HTTP
+    date) is the agency's own maintenance, not a planned one."""
     rig = Rig()
     rig.transport.add(healthy, healthy)  # both up first: the answer must move the gauge
     await rig.tick()
     assert rig.up("post") == 1
-    rig.transport.add(answer, healthy)
+    rig.transport.add(answer, healthy, answer, healthy)
+    await rig.tick()
     await rig.tick()
 
     assert rig.up("post") == up
-    assert rig.connectors[0].up is bool(up)
-    assert rig.sample("panjereh_agency_maintenance", agency="post") == maintenance
+    assert rig.sample("panjereh_agency_maintenance", agency="post") == 0
+    assert rig.sample("panjereh_agency_announced_maintenance", agency="post") == announced
     assert rig.sample("panjereh_agency_probe_success", agency="post") == (outcome == "ok")
     assert rig.sample("panjereh_agency_probe_duration_seconds", agency="post") is not None
     assert rig.sample("panjereh_agency_probes_total", agency="post", outcome=outcome) >= 1
     assert rig.up("water") == 1
+    if announced:
+        window = (await rig.health.snapshot("post")).maintenance
+        assert window is not None and window.origin == "agency"
+        assert window.ends_at == pytest.approx(rig.clock() + 600)
 
 
-async def test_a_rate_limited_probe_is_a_failed_probe() -> None:
-    """A 429 says nothing of whether the agency works (the connector's `up` stays), but the
-    probe failed: with no successful call since the last tick the agency is DOWN."""
+async def test_a_rate_limited_probe_is_a_failed_probe_of_an_agency_that_answers() -> None:
+    """A 429 is a failed probe, but the agency answered: DEGRADED (twice running), never
+    DOWN, whether or not calls get through meanwhile."""
     rig = Rig()
     rig.transport.add(healthy, healthy)
     await rig.tick()
-    rig.transport.add(TransportResponse(429, {}, b"slow down"), healthy)
-    await rig.tick()
-    assert rig.connectors[0].up is True
-    assert rig.up("post") == 0
-    assert (await rig.health.snapshot("post")).state is AgencyState.DOWN
+    for _ in range(3):
+        rig.transport.add(TransportResponse(429, {}, b"slow down"), healthy)
+        await rig.tick()
+    assert rig.up("post") == 1
+    assert (await rig.health.snapshot("post")).state is AgencyState.DEGRADED
     assert rig.sample("panjereh_agency_probe_success", agency="post") == 0
 
 
@@ -257,3 +270,31 @@ async def test_instances_sharing_a_cache_probe_once_per_interval_and_agree() -> 
     assert len(first.transport.sent) == 2 and len(second.transport.sent) == 2
     for rig in (first, second):
         assert (rig.up("post"), rig.up("water")) == (1, 1)
+
+
+async def test_stop_during_a_tick_lets_it_finish_and_its_samples_reach_the_book() -> None:
+    """At shutdown the tick under way ends whole: cut off in the middle, the health book's
+    write of what it had buffered (the probe's sample, the calls since) would be lost."""
+    clock = Clock()
+    rig = Rig(clock=clock, sleep=Ticks(clock, count=10))
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: TransportRequest) -> TransportResponse:
+        held.set()
+        await release.wait()
+        return HEALTHY
+
+    rig.transport.add(healthy, healthy, slow, healthy)  # the first tick, then one held
+    await rig.prober.start()
+    await asyncio.wait_for(held.wait(), 5)
+    stopping = asyncio.create_task(rig.prober.stop())
+    await asyncio.sleep(0.01)
+    assert not stopping.done()  # waits for the tick, does not cut it
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+
+    for agency in ("post", "water"):
+        assert rig.sample("panjereh_agency_probes_total", agency=agency, outcome="ok") == 2
+    minutes = await rig.health.store.minutes("post", range(int(clock() // 60) + 2))
+    assert sum(tally.ok for tally in minutes.values()) == 2  # both ticks' samples written
+    assert all(task.get_name() != "agency-prober" for task in asyncio.all_tasks())

@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
+import connectors.registry  # noqa: F401 - the connectors name their agencies
 from auth.principal import Principal, PrincipalKind
-from domain.errors import AgencyUnavailable, QueryTooComplex, RateLimited
+from domain.errors import AgencyNotFound, AgencyUnavailable, QueryTooComplex, RateLimited
 from domain.sourced import Fetched, PartStatus, Source, SourceState
 from observability.metrics import Metrics
 from ratelimits.config import CitizenLimits, RateLimits
 from ratelimits.limiter import RateLimiter
 from ratelimits.windows import Windows
-from resolvers.aggregate import SourcePart, gather_parts
+from resolvers.aggregate import SourcePart, combine, gather_parts, settle
 from resolvers.loaders import RequestLoaders
 
 CODE = "0012345679"
@@ -196,3 +197,85 @@ async def test_a_fault_of_ours_in_one_part_costs_only_that_part(
     assert isinstance(gathered.sources[0], PartStatus)
     assert [i.items for i in gathered.items] == ["tax:x"]
     assert "tax part of an aggregated list failed" in caplog.text
+
+
+class _Absent:
+    """An agency operation that holds no record, said with or without the answer's source."""
+
+    def __init__(self, agency_id: str, *, with_source: bool = True) -> None:
+        self.agency_id = agency_id
+        self.with_source = with_source
+
+    async def fetch(self, *args: Any, deadline: Any = None) -> Fetched[str]:
+        source = Source(self.agency_id, AT, fresh_until=AT + dt.timedelta(seconds=60))
+        raise AgencyNotFound(self.agency_id, "none", source=source if self.with_source else None)
+
+
+async def test_no_record_is_an_answer_the_response_cache_may_keep() -> None:
+    loaders = RequestLoaders()
+    present, absent = _Agency("post"), _Absent("judiciary")
+    await _each([loaders.start(present.fetch, CODE), loaders.start(absent.fetch, CODE)])
+    sources = loaders.answered_sources()
+    assert sources is not None and [s.agency for s in sources] == ["post", "judiciary"]
+    assert isinstance(loaders.outcomes[(absent.fetch, (CODE,))], AgencyNotFound)  # for the audit
+
+
+async def test_no_record_of_unknown_lifetime_keeps_the_answer_partial() -> None:
+    loaders = RequestLoaders()
+    await _each([loaders.start(_Absent("tax", with_source=False).fetch, CODE)])
+    assert loaders.answered_sources() is None
+
+
+async def test_a_part_with_no_record_or_nothing_in_it_is_empty_with_its_source() -> None:
+    loaders = RequestLoaders()
+    empty_list = _Agency("water")
+    empty_list.fetch = _answering([])  # type: ignore[method-assign]
+    gathered = await gather_parts(
+        [
+            SourcePart("judiciary", loaders.start(_Absent("judiciary").fetch, CODE), list),
+            SourcePart("water", loaders.start(empty_list.fetch, CODE), list),
+            SourcePart("post", loaders.start(_Agency("post").fetch, CODE), lambda v: [v]),
+        ]
+    )
+    assert [(s.agency, s.state) for s in gathered.sources] == [
+        ("judiciary", SourceState.EMPTY),
+        ("water", SourceState.EMPTY),
+        ("post", SourceState.OK),
+    ]
+    assert all(s.source is not None and s.error is None for s in gathered.sources)
+    assert gathered.complete is True
+
+
+async def test_a_stale_part_carries_why_it_is_stale() -> None:
+    failure = AgencyUnavailable("tax", "down")
+    stale = Source("tax", AT, stale=True, failure=failure)
+
+    async def loaded() -> Fetched[str]:
+        return Fetched("record", stale)
+
+    status, value = await settle("tax", loaded())
+    assert (status.state, status.error, status.source, value) == (
+        SourceState.STALE, failure, stale, "record",
+    )  # fmt: skip
+
+
+def test_an_agency_asked_several_things_is_as_bad_as_its_worst_answer() -> None:
+    old, new = Source("traffic-police", AT), Source("traffic-police", AT + dt.timedelta(1))
+    empty = PartStatus("traffic-police", SourceState.EMPTY, old)
+    ok = PartStatus("traffic-police", SourceState.OK, new)
+    failed = PartStatus(
+        "traffic-police", SourceState.UNAVAILABLE, error=AgencyUnavailable("traffic-police", "x")
+    )
+    assert combine("traffic-police", [empty, empty]) == empty
+    assert combine("traffic-police", [empty, ok]).state is SourceState.OK
+    assert combine("traffic-police", [ok, empty, failed]) == failed
+    both = combine("traffic-police", [ok, PartStatus("traffic-police", SourceState.OK, old)])
+    assert both.source is old  # the oldest answer says how old the agency's part is
+    assert (both.fetched_at, both.name_fa, both.name_en) == (AT, "پلیس راهور", "Traffic Police")
+
+
+def _answering(value: Any) -> Callable[..., Awaitable[Fetched[Any]]]:
+    async def fetch(*args: Any, deadline: Any = None) -> Fetched[Any]:
+        return Fetched(value, Source("water", AT))
+
+    return fetch

@@ -3,7 +3,10 @@ back-off, giving up on workers that never start, graceful stop and the kill afte
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -323,3 +326,23 @@ def test_exit_descriptions() -> None:
 def test_back_off_policy() -> None:
     policy = RestartPolicy(first_delay_s=0.25, max_delay_s=3.0)
     assert [policy.delay(n) for n in range(1, 7)] == [0.25, 0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_a_signal_wakes_the_supervisor_at_once_and_is_noted() -> None:
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    stop = StopRequest()
+    try:
+        stop.install()
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        began = time.monotonic()
+        stop.wait(10.0)
+        assert time.monotonic() - began < 5.0
+        assert stop.signum == signal.SIGTERM and stop.count == 1
+        stop.wait(0.01)  # nothing pending: just the timeout
+        os.kill(os.getpid(), signal.SIGINT)
+        stop.wait(0.01)
+        assert stop.signum == signal.SIGTERM and stop.count == 2  # the first one is kept
+    finally:
+        signal.set_wakeup_fd(-1)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
