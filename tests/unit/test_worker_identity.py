@@ -127,3 +127,11 @@ def test_process_series_of_every_live_worker_labelled_by_slot(tmp_path: Path) ->
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_command_line_takes_workers_before_or_after_serve() -> None:
+    from server import _parser, _settings_from
+
+    for argv in (["serve", "--workers", "3"], ["--workers", "3", "serve"], ["--workers", "3"]):
+        assert _settings_from(_parser().parse_args(argv)).worker_count == 3, argv
+    assert _settings_from(_parser().parse_args(["serve"])).worker_count == 1
