@@ -14,19 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 
 from sandbox import PERSONAS, sample_national_codes
 from tests.load_balancer import BACKENDS, HAProxy, require_haproxy
-from tests.redis_server import delete_namespace, unique_namespace
-from tests.support.gateway_processes import (
+from tests.support.gateway_processes import (  # noqa: F401 (fixtures)
     FAST,
     SLOW,
     SLOW_POST,
@@ -46,23 +44,6 @@ QUIET_S = 1.0
 FAST_WORKERS = 4
 SLOW_WORKERS = 2
 PINNED_PER_RESTART = 4  # half through each backend
-
-
-@pytest.fixture
-def sandbox() -> Iterator[tuple[dict[str, str], str]]:
-    with sandbox_process() as agencies_and_admin:
-        yield agencies_and_admin
-
-
-@pytest.fixture
-async def namespace(redis_url: str) -> AsyncIterator[str]:
-    client = aioredis.from_url(redis_url)
-    name = unique_namespace()
-    try:
-        yield name
-    finally:
-        await delete_namespace(client, name)
-        await client.aclose()
 
 
 @dataclass

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from multidict import CIMultiDict
 
 from sandbox import PERSONAS
-from tests.redis_server import delete_namespace, unique_namespace
-from tests.support.gateway_processes import (
+from tests.support.gateway_processes import (  # noqa: F401 (fixtures)
     FAST,
     SLOW,
     SLOW_POST,
@@ -35,23 +32,6 @@ pytestmark = pytest.mark.redis
 
 CHANGES = "subscription { agencyStateChanged { agency state } }"
 GRACE_S = 10.0
-
-
-@pytest.fixture
-def sandbox() -> Iterator[tuple[dict[str, str], str]]:
-    with sandbox_process() as agencies_and_admin:
-        yield agencies_and_admin
-
-
-@pytest.fixture
-async def namespace(redis_url: str) -> AsyncIterator[str]:
-    client = aioredis.from_url(redis_url)
-    name = unique_namespace()
-    try:
-        yield name
-    finally:
-        await delete_namespace(client, name)
-        await client.aclose()
 
 
 async def ask(

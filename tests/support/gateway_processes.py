@@ -17,16 +17,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bench.processes import ROOT, Children, free_port, start_sandbox
 from sandbox import sample_national_codes
 from sandbox.people import person_for
+from tests.redis_server import delete_namespace, redis_client, unique_namespace
 from tests.support.signing import SigningKey, citizen_claims, production_tokens, service_claims
 
 __all__ = [
@@ -75,6 +77,24 @@ def sandbox_process() -> Iterator[tuple[dict[str, str], str]]:
     with Children(print) as children:
         _, agencies, admin = start_sandbox(children, (0, 0))
         yield agencies, admin
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[dict[str, str], str]]:
+    """The sandbox agencies in a process of their own: (agency URLs, admin URL)."""
+    with sandbox_process() as agencies_and_admin:
+        yield agencies_and_admin
+
+
+@pytest.fixture
+async def namespace(redis_url: str) -> AsyncIterator[str]:
+    """A key prefix of the test's own on the test Redis, deleted afterwards."""
+    name = unique_namespace()
+    async with redis_client(redis_url) as client:
+        try:
+            yield name
+        finally:
+            await delete_namespace(client, name)
 
 
 async def set_fault(admin: str, agency: str, spec: dict[str, Any]) -> None:
