@@ -21,7 +21,8 @@ import shlex
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -60,6 +61,7 @@ from schema.response_cache.config import ResponseCacheConfig
 from schema.schema import SDL_PATH, build_schema
 from schema.view import GatewayView
 from settings import Settings
+from workers.worker import WorkerIdentity, settings_for_slot
 
 __all__ = ["create_app", "main", "serve"]
 
@@ -427,9 +429,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--redis-url", help="Redis cache URL (also REDIS_URL)")
     parser.add_argument("--deadline", type=float, help="request deadline in seconds (default 8)")
+    workers_help = (
+        "gateway processes on the one port (SO_REUSEPORT), supervised: a dead one is replaced, "
+        "SIGTERM stops them all gracefully (default 1 in development, one per core in production)"
+    )
+    parser.add_argument("--workers", type=int, metavar="N", help=workers_help)
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help="serve the gateway (the default)")
+    serve = commands.add_parser("serve", help="serve the gateway (the default)")
+    serve.add_argument(
+        "--workers", type=int, metavar="N", default=argparse.SUPPRESS, help=workers_help
+    )
     token = commands.add_parser("dev-token", help="print a development bearer token for a citizen")
     token.add_argument("national_code", help="the sandbox citizen's national code")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
@@ -463,6 +473,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
             "redis_url": args.redis_url,
             "request_deadline_s": args.deadline,
             "log_level": args.log_level,
+            "workers": args.workers,
         }.items()
         if value is not None
     }
@@ -499,24 +510,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_sdl(args.path)
         print(f"wrote {args.path}")
         return 0
-    app = create_app(settings)
+    return _serve_command(settings, list(sys.argv[1:] if argv is None else argv))
+
+
+def _serve_command(settings: Settings, arguments: list[str]) -> int:
+    """One gateway process until SIGTERM/SIGINT, then drained (`serve`), or, for more than
+    one worker, the supervisor that runs this same command once per worker (workers/)."""
     python = shlex.quote(os.path.relpath(sys.executable))  # how to run this interpreter again
-    app.on_startup.append(functools.partial(_announce, python=python))
-    serve(app)
+    worker = WorkerIdentity.from_environ()
+    if worker is None and settings.worker_count > 1:
+        from workers.serve import serve_workers
+
+        return serve_workers(
+            settings,
+            arguments,
+            script=Path(__file__).resolve(),
+            banner=functools.partial(_banner, settings, python=python),
+        )
+    if worker is not None:
+        settings = settings_for_slot(settings, worker.slot)
+    app = create_app(settings)
+    if worker is None:
+        app.on_startup.append(functools.partial(_announce, python=python))
+        serve(app)
+    else:  # the supervisor announces the workers once they all serve
+        worker.install(app)
+        serve(app, reuse_port=True, listening=worker.ready_notifier())
     return 0
 
 
 def serve(
-    app: web.Application, *, reuse_port: bool = False, sock: socket.socket | None = None
+    app: web.Application,
+    *,
+    reuse_port: bool = False,
+    sock: socket.socket | None = None,
+    listening: Callable[[], None] | None = None,
 ) -> None:
     """Serve `app` (made by `create_app`) on its settings' host and port (with SO_REUSEPORT
     when `reuse_port`), or on `sock` already bound, until SIGTERM or SIGINT; then drain it (see
-    observability.drain). Returns when the process may exit."""
+    observability.drain). `listening` is called once the socket accepts connections (a worker
+    tells its supervisor). Returns when the process may exit."""
     with asyncio.Runner(loop_factory=_event_loop) as runner:
-        runner.run(_serve(app, reuse_port=reuse_port, sock=sock))
+        runner.run(_serve(app, reuse_port=reuse_port, sock=sock, listening=listening))
 
 
-async def _serve(app: web.Application, *, reuse_port: bool, sock: socket.socket | None) -> None:
+async def _serve(
+    app: web.Application,
+    *,
+    reuse_port: bool,
+    sock: socket.socket | None,
+    listening: Callable[[], None] | None,
+) -> None:
     """aiohttp's runner with aiohttp's graceful shutdown, behind one step of our own: between
     the signal and that shutdown the listeners stay open, so what a load balancer sends before
     it has seen /readyz fail is still served (`run_app` would close them at the signal).
@@ -543,6 +587,8 @@ async def _serve(app: web.Application, *, reuse_port: bool, sock: socket.socket 
         else:
             site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
         await site.start()
+        if listening is not None:
+            listening()
         await drain.begun()
         await drain.quiet()
     finally:
@@ -585,10 +631,17 @@ def _development_token(args: argparse.Namespace, settings: Settings) -> str:
 
 
 async def _announce(app: web.Application, *, python: str) -> None:
-    """Tell the person who started the gateway where it is and how to try it. The sandbox's
-    citizens and a token for one are the embedded default's onboarding: development only, never
-    in production (where stdout goes to the log collector)."""
-    settings = app[SETTINGS]
+    """Tell the person who started the gateway where it is and how to try it."""
+    sandbox = app.get(SANDBOX)
+    admin_url = getattr(sandbox, "admin_url", None) if sandbox is not None else None
+    print(_banner(app[SETTINGS], admin_url, python=python), flush=True)
+
+
+def _banner(settings: Settings, sandbox_admin_url: str | None, *, python: str) -> str:
+    """Where the gateway is and how to try it. The sandbox's citizens and a token for one are
+    the embedded default's onboarding (`sandbox_admin_url`: the sandbox it runs, in-process or,
+    for several workers, the supervisor's): development only, never in production (where
+    stdout goes to the log collector)."""
     development = settings.mode == "development"
     base = f"http://{settings.host}:{settings.port}"
     ide = " (GraphiQL in the browser)" if development else ""
@@ -596,13 +649,13 @@ async def _announce(app: web.Application, *, python: str) -> None:
     lines.append(f"  health {base}/healthz  readiness {base}/readyz  metrics {base}/metrics")
     if settings.status_page.enabled:
         lines.append(f"  status page {base}/status (English: {base}/status?lang=en)")
-    if development and settings.embedded_sandbox and settings.tokens.dev_secret_for(settings.mode):
+    if development and sandbox_admin_url and settings.tokens.dev_secret_for(settings.mode):
         from sandbox import PERSONAS
 
         example = PERSONAS["complete"]
         issuer = TokenIssuer.from_settings(settings)
         lines += [
-            f"  sandbox agencies on loopback; admin at {app[SANDBOX].admin_url}",
+            f"  sandbox agencies on loopback; admin at {sandbox_admin_url}",
             "  sandbox citizens: " + ", ".join(f"{name} {code}" for name, code in PERSONAS.items()),
             f"  a development token for a citizen: {python} server.py dev-token <national code>",
             f"  e.g. for {example} (valid 12 h, authentication level 3):",
@@ -610,7 +663,7 @@ async def _announce(app: web.Application, *, python: str) -> None:
             "  then send it as `Authorization: Bearer <token>` with a query such as",
             "    { me { profile { firstName lastName } bills { totalAmount items { amount } } } }",
         ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from ratelimits.config import RateLimits
 from schema.persisted.config import PersistedQueries
 from schema.query_limits import QueryLimits
 from schema.response_cache.config import ResponseCacheConfig, ResponseCacheSwitch
+from workers.cores import usable_cores
 
 __all__ = ["Settings"]
 
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Gateway processes sharing the port (SO_REUSEPORT), supervised by the "
+        "started process (see workers/). Unset: 1 in development, one per usable core in "
+        "production (the affinity mask, capped by a cgroup CPU quota).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text", "auto"] = Field(
         "auto", description="json lines, or text; auto: text on a terminal in development"
@@ -131,6 +140,13 @@ class Settings(BaseSettings):
         description="Planned maintenance: nightly windows per agency, one-off windows, the "
         "pre-window refresh (observability.maintenance).",
     )
+
+    @property
+    def worker_count(self) -> int:
+        """How many gateway processes `serve` runs: `workers`, else the mode's default."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.mode == "development" else usable_cores()
 
     @property
     def embedded_sandbox(self) -> bool:

@@ -78,6 +78,7 @@ class Child:
         self.name = name
         self.argv = list(argv)
         self._tail: deque[str] = deque(maxlen=40)
+        self._stdout: list[str] = []  # all of it: children print little there (URLs, banners)
         self._first_line: str | None = None
         self._got_first_line = threading.Event()
         self.proc = subprocess.Popen(
@@ -105,6 +106,8 @@ class Child:
 
     def _drain(self, stream: IO[str], is_stdout: bool) -> None:
         for line in stream:
+            if is_stdout:
+                self._stdout.append(line.rstrip("\n"))
             if is_stdout and self._first_line is None:
                 self._first_line = line.strip()
                 self._got_first_line.set()
@@ -124,6 +127,19 @@ class Child:
             raise self._failure(f"printed no first line within {timeout_s:.0f} s")
         return self._first_line
 
+    def wait_stdout(self, text: str, timeout_s: float) -> str:
+        """The first stdout line containing `text`, once printed (failing early on exit)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = next((line for line in list(self._stdout) if text in line), None)
+            if found is not None:
+                return found
+            if self.proc.poll() is not None:
+                raise self._failure(f"exited before printing {text!r}")
+            if time.monotonic() >= deadline:
+                raise self._failure(f"did not print {text!r} within {timeout_s:.0f} s")
+            time.sleep(0.05)
+
     def wait_http_ok(self, url: str, timeout_s: float) -> None:
         """Poll `url` until it answers 200, failing early if the child exits."""
         deadline = time.monotonic() + timeout_s
@@ -140,16 +156,19 @@ class Child:
         raise self._failure(f"did not answer 200 at {url} within {timeout_s:.0f} s")
 
     def cpu_seconds(self) -> float | None:
-        """User+system CPU of every live process in the child's group (Linux /proc; else None).
+        """User+system CPU of the child and every live process below it (Linux /proc; else
+        None).
 
-        The whole group, because a child may fork workers of its own.
+        The whole tree, because a child may start workers of its own (`serve --workers N`
+        puts each in a process group of its own, so the group would not find them).
         """
         tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        total = 0
         try:
             entries = os.listdir("/proc")
         except OSError:
             return None
+        parents: dict[int, int] = {}
+        ticks: dict[int, int] = {}
         for entry in entries:
             if not entry.isdigit():
                 continue
@@ -159,10 +178,16 @@ class Child:
             except OSError:
                 continue
             fields = stat[stat.rfind(")") + 2 :].split()
-            # fields[2] is the process group; fields[11], [12] are utime and stime in ticks.
-            if int(fields[2]) == self.proc.pid:
-                total += int(fields[11]) + int(fields[12])
-        return total / tick
+            # fields[1] is the parent pid; fields[11], [12] are utime and stime in ticks.
+            parents[int(entry)] = int(fields[1])
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])
+        tree = {self.proc.pid}
+        grown = True
+        while grown:
+            below = {pid for pid, parent in parents.items() if parent in tree} - tree
+            tree |= below
+            grown = bool(below)
+        return sum(ticks.get(pid, 0) for pid in tree) / tick
 
     def terminate(self, grace_s: float = 5.0) -> None:
         """SIGTERM the child's process group, then SIGKILL it if it lingers past `grace_s`."""
@@ -249,9 +274,11 @@ def start_gateway(
     *,
     name: str = "gateway",
     env: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> tuple[Child, str]:
-    """`python server.py` in front of the given agencies, with `env` added to the environment
-    (e.g. `PANJEREH_AGENCY_POLICIES`); returns it and its base URL once ready."""
+    """`python server.py --workers N` in front of the given agencies, with `env` added to the
+    environment (e.g. `PANJEREH_AGENCY_POLICIES`); returns it and its base URL once ready (with
+    several workers: once the supervisor says every one of them serves)."""
     port = free_port()
     audit = {  # each gateway its own audit chain and file, removed with the run
         "PANJEREH_AUDIT__PATH": f"{children.state_dir}/{name}-{port}.audit.jsonl",
@@ -270,10 +297,14 @@ def start_gateway(
             json.dumps(agencies),
             "--log-level",
             "WARNING",
+            "--workers",
+            str(workers),
         ],
         {**audit, **(env or {})},
     )
     base = f"http://{HOST}:{port}"
+    if workers > 1:
+        child.wait_stdout(f"{workers} workers on one port", timeout_s=90)
     child.wait_http_ok(f"{base}/readyz", timeout_s=60)
     return child, base
 

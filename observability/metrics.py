@@ -7,10 +7,25 @@ collectors prometheus-client puts on its global registry are registered on this 
 counter's series count and no rule reads them (prometheus-client's switch is process-wide).
 Label values are bounded: agency ids, outcome and result names, cache kinds, auth failure reasons.
 Never a national code, query text or operation name.
+
+Several workers on one port (`serve --workers N`, workers/): prometheus-client's multiprocess
+mode. The supervisor gives every worker PROMETHEUS_MULTIPROC_DIR (fresh for each run), each
+worker's values go to files there, and `registry` is then what a scrape must read: every
+worker's files merged (`MultiProcessCollector`), each live worker's `process_*` labelled by its
+slot (observability.worker_processes), `python_info` and the build info; the instruments sit in a
+registry of their own that nobody scrapes (registering them next to the merged files would
+export them twice). Counters and histograms are summed over every worker of the run, dead ones
+included, so a replaced worker loses nothing and counts nothing twice. Each gauge says how
+workers' values combine (`multiprocess_mode`; ignored in a single process): `livesum` for what
+each worker holds (in-flight requests, bulkhead slots, cache bytes, pending audit records),
+`livemax` for "any worker" flags (circuit open, cache degraded), `livemostrecent` for the fleet
+state every worker sets each tick from the shared records. `python_gc_*` are left out there:
+they would be one worker's, shown as the host's.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -26,25 +41,43 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from observability.worker_processes import WorkerProcessCollector
 
 __all__ = ["Metrics"]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+def multiprocess_dir() -> str | None:
+    """The directory prometheus-client keeps values in when workers share a port (it reads the
+    same variable when it is imported); None in a single process."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
 @dataclass
 class Metrics:
-    """The gateway's metrics, registered in their own registry."""
+    """The gateway's metrics, registered in their own registry (`registry`: what /metrics
+    serves)."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    multiprocess_dir: str | None = field(default_factory=multiprocess_dir)
 
     def __post_init__(self) -> None:
         disable_created_metrics()
-        r = self.registry
-        ProcessCollector(registry=r)
-        PlatformCollector(registry=r)
-        GCCollector(registry=r)
-        self.build_info = Info("panjereh_build", "Version of Panjereh and of Python.", registry=r)
+        if self.multiprocess_dir:
+            r = CollectorRegistry()  # the instruments: their values are read from the files
+            MultiProcessCollector(self.registry, path=self.multiprocess_dir)
+            WorkerProcessCollector(self.multiprocess_dir, registry=self.registry)
+        else:
+            r = self.registry
+            ProcessCollector(registry=r)
+            GCCollector(registry=r)
+        PlatformCollector(registry=self.registry)
+        self.build_info = Info(
+            "panjereh_build", "Version of Panjereh and of Python.", registry=self.registry
+        )
         self.build_info.info({"version": _version(), "python": platform.python_version()})
         self.agency_requests = Counter(
             "panjereh_agency_requests_total",
@@ -63,6 +96,7 @@ class Metrics:
             "panjereh_agency_up",
             "1 while the agency's fleet-wide state is UP or DEGRADED, else 0 (DOWN, MAINTENANCE).",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_state = Gauge(
@@ -70,6 +104,7 @@ class Metrics:
             "1 for the agency's fleet-wide state (UP, DEGRADED, DOWN, MAINTENANCE), 0 for the "
             "other three; every instance exports the same values.",
             ["agency", "state"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_failure_ratio = Gauge(
@@ -77,6 +112,7 @@ class Metrics:
             "Failed / all samples (probes and calls, maintenance left out) over the last 5 "
             "minutes, fleet-wide; NaN without samples.",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_availability_ratio = Gauge(
@@ -85,6 +121,7 @@ class Metrics:
             "planned maintenance excluded or included (counted as unavailable); NaN without "
             "samples.",
             ["agency", "window", "maintenance"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_latency_p95 = Gauge(
@@ -92,24 +129,28 @@ class Metrics:
             "95th percentile of the agency's probe and call durations over the last 5 minutes, "
             "fleet-wide; NaN without samples.",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_circuit_state = Gauge(
             "panjereh_agency_circuit_state",
             "Circuit state of an agency: 0 closed, 1 half-open, 2 open.",
             ["agency"],
+            multiprocess_mode="livemax",
             registry=r,
         )
         self.agency_probe_success = Gauge(
             "panjereh_agency_probe_success",
             "1 when the agency's last health probe got a healthy answer, else 0.",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_probe_duration = Gauge(
             "panjereh_agency_probe_duration_seconds",
             "Duration of the agency's last health probe.",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_maintenance = Gauge(
@@ -118,6 +159,7 @@ class Metrics:
             "calendar or ops window; agency_up is 0 then), else 0. An agency announcing "
             "maintenance itself is panjereh_agency_announced_maintenance.",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_announced_maintenance = Gauge(
@@ -125,6 +167,7 @@ class Metrics:
             "1 while the agency's fleet-wide state is MAINTENANCE only because the agency says "
             "so itself (503 with Retry-After, no calendar or ops window), else 0.",
             ["agency"],
+            multiprocess_mode="livemostrecent",
             registry=r,
         )
         self.agency_probes = Counter(
@@ -149,6 +192,7 @@ class Metrics:
         self.cache_degraded = Gauge(
             "panjereh_cache_degraded",
             "1 while the cache serves from its in-memory fallback because Redis failed, else 0.",
+            multiprocess_mode="livemax",
             registry=r,
         )
         self.cache_backend_errors = Counter(
@@ -161,11 +205,13 @@ class Metrics:
             "panjereh_cache_memory_bytes",
             "Bytes charged to the in-process cache (agency data and responses), against its "
             "budget PANJEREH_CACHE_MAX_BYTES.",
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.cache_memory_entries = Gauge(
             "panjereh_cache_memory_entries",
             "Entries in the in-process cache (agency data and responses).",
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.response_cache = Counter(
@@ -207,6 +253,7 @@ class Metrics:
         self.graphql_in_flight = Gauge(
             "panjereh_graphql_requests_in_flight",
             "GraphQL requests over HTTP being answered right now.",
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.auth_failures = Counter(
@@ -221,12 +268,14 @@ class Metrics:
             "panjereh_agency_bulkhead_in_use",
             "Call slots of an agency's bulkhead held right now.",
             ["agency"],
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.agency_bulkhead_capacity = Gauge(
             "panjereh_agency_bulkhead_capacity",
             "Call slots of an agency's bulkhead (its policy's max_concurrent).",
             ["agency"],
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.maintenance_refreshes = Counter(
@@ -241,6 +290,7 @@ class Metrics:
             "panjereh_agency_circuit_forced",
             "1 while ops hold the agency's circuit (OPEN or CLOSED), 0 while the breaker decides.",
             ["agency"],
+            multiprocess_mode="livemax",
             registry=r,
         )
 
@@ -260,6 +310,7 @@ class Metrics:
             "panjereh_audit_pending_records",
             "Audit records waiting for a sink (grows while the sink fails).",
             ["sink"],
+            multiprocess_mode="livesum",
             registry=r,
         )
         self.audit_dropped = Counter(

@@ -17,17 +17,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _bench(tmp_path: Path, scenarios: str) -> dict[str, Any]:
-    """`python -m bench` for one second per scenario; its JSON figures by scenario."""
+def _report(tmp_path: Path, scenarios: str, *more: str) -> dict[str, Any]:
+    """`python -m bench` for one second per scenario; its JSON report."""
     out = tmp_path / "bench.json"
     argv = [sys.executable, "-m", "bench", "--duration", "1", "--warmup", "0"]
-    argv += ["--concurrency", "4", "--scenarios", scenarios, "--json", str(out)]
+    argv += ["--concurrency", "4", "--scenarios", scenarios, "--json", str(out), *more]
     done = subprocess.run(argv, check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"bench failed:\n{done.stdout}\n{done.stderr}"
-    figures: dict[str, Any] = json.loads(out.read_text())["scenarios"]
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+def _bench(tmp_path: Path, scenarios: str) -> dict[str, Any]:
+    """Its figures by scenario."""
+    figures: dict[str, Any] = _report(tmp_path, scenarios)["scenarios"]
     return figures
 
 
@@ -59,3 +67,20 @@ def test_bench_open_circuit_makes_no_upstream_calls(tmp_path: Path) -> None:
     assert scenario["parts"] == {"missing": requests}, scenario["parts"]
     assert scenario["tolerated_kinds"]["CIRCUIT_OPEN(tax)"] == requests
     assert scenario["unfinished"] == 0
+
+
+@pytest.mark.slow
+def test_bench_with_two_workers_counts_both_processes(tmp_path: Path) -> None:
+    """`--workers 2` starts the supervised gateway; server cpu is the supervisor's whole tree."""
+    report = _report(tmp_path, "me-warm", "--workers", "2")
+    assert report["parameters"]["workers"] == 2
+    scenario = report["scenarios"]["me-warm"]
+    assert scenario["requests"] > 0 and scenario["errors"] == 0, scenario
+    # the workers' CPU, not the supervisor's alone (which polls them: well under 1 % of a core)
+    assert scenario["cpu_percent"]["server"] > 10, scenario
+
+
+def test_bench_refuses_outage_scenarios_with_several_workers() -> None:
+    argv = [sys.executable, "-m", "bench", "--scenarios", "hang-open-cold", "--workers", "2"]
+    done = subprocess.run(argv, check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--workers 1" in done.stderr

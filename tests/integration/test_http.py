@@ -105,7 +105,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_help_documents_the_options() -> None:
     result = _cli("--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--agency-urls", "--redis-url", "dev-token"):
+    for option in ("--host", "--port", "--agency-urls", "--redis-url", "--workers", "dev-token"):
         assert option in result.stdout
 
 

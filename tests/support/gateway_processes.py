@@ -242,6 +242,10 @@ class ProductionFleet:
             "PANJEREH_MODE": "production",
             "PANJEREH_HOST": "127.0.0.1",
             "PANJEREH_PORT": str(free_port()),
+            # One process an instance (production's default is one per core): the tests signal
+            # it and read its drain's lines; tests/integration/test_workers_serve.py covers
+            # several workers behind one supervisor.
+            "PANJEREH_WORKERS": "1",
             "PANJEREH_LOG_FORMAT": "json",
             "PANJEREH_AGENCY_URLS": json.dumps(self.agencies),
             "PANJEREH_REDIS_URL": self.redis_url,
