@@ -4,10 +4,11 @@ selectors select the pods, references resolve, the production environment is a c
 gateway accepts, the drain fits the grace period, Prometheus finds the pods and the rules are the
 ones promtool tests.
 
-Rendering uses `kubectl kustomize` (tests/support/kubernetes.py: skipped without kubectl, failed
-under CI=true); the schemas are kubernetes-validate's, offline. The tests marked "as written" need
-no kubectl and always run. Redis is Bitnami's chart (deploy/kubernetes/redis), fetched only when
-deployed: its reference and values are checked against the gateway's objects, not rendered.
+Rendering uses `kubectl kustomize` (tests/support/kubernetes.py: skipped with the reason
+without kubectl, in CI too); the schemas are kubernetes-validate's, offline. The tests marked
+"as written" need no kubectl and always run. Redis is Bitnami's chart (deploy/kubernetes/redis),
+fetched only when deployed: its reference and values are checked against the gateway's objects,
+not rendered.
 """
 
 from __future__ import annotations
