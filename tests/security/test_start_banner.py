@@ -90,6 +90,7 @@ async def test_production_prints_neither_a_national_code_nor_a_token(tmp_path: P
             "key_secret": "audit-key-of-the-banner-test-32-bytes-or-more",
         },
         "probes": {"interval_s": 2, "timeout_s": 0.5},  # production probes; port 9 refuses at once
+        "workers": 1,  # the gateway's own banner (a supervisor prints its own after its workers')
     }
     agencies = json.dumps({agency: "http://127.0.0.1:9" for agency in AGENCY_IDS})  # none answers
     out = await _stdout_of_a_start(**_environment(settings), PANJEREH_AGENCY_URLS=agencies)
