@@ -10,9 +10,10 @@ from cache.redis import RedisCache
 from tests.redis_server import delete_namespace, session_redis_url, unique_namespace
 from tests.support.redis_topologies import redis_cluster, redis_sentinel
 
-pytest_plugins = ["tests.support.gateway_processes"]  # `sandbox` and `namespace` for process tests
-"""Fixtures of the tests that run gateways as processes; a module's own fixture of the same
-name overrides them."""
+pytest_plugins = ["tests.support.gateway_processes", "tests.support.json_logs"]
+"""Fixtures shared by modules: `sandbox` and `namespace` of the tests that run gateways as
+processes, `json_lines` of the tests that read the logs; a module's own fixture of the same name
+overrides them."""
 
 # Generous next to production's 0.2 s: a busy CI machine must not make contract tests flaky.
 _TEST_SOCKET_TIMEOUT_S = 2.0

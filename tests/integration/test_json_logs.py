@@ -5,34 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
-import pytest
-
-from observability.logs import log_handler
 from sandbox import PERSONAS, FaultSpec
 from tests.integration.queries import CITIZEN, ME
 from tests.support.gateway import RunningGateway
 
 COMPLETE, SPARSE = PERSONAS["complete"], PERSONAS["sparse"]
 MOBILE = "09121234567"
-
-
-@pytest.fixture
-def json_lines() -> Iterator[io.StringIO]:
-    """Every record of the process, at DEBUG, through the JSON handler the gateway installs."""
-    stream = io.StringIO()
-    handler = log_handler("json", stream)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def _lines(stream: io.StringIO) -> list[dict]:

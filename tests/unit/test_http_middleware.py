@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from observability.logs import log_handler
 from observability.middleware import Handler, access_log, last_resort
 
 CODE = "0012345679"
@@ -40,22 +38,6 @@ async def client() -> AsyncIterator[TestClient]:
     await server.start_server(access_log=None)  # as the gateway runs: its own access line only
     async with TestClient(server) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def json_lines() -> Iterator[io.StringIO]:
-    """Every record of the process, at DEBUG, as the gateway writes them (JSON lines)."""
-    stream = io.StringIO()
-    handler = log_handler("json", stream)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 @pytest.mark.parametrize(
