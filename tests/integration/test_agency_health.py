@@ -10,20 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import pytest
-from aiohttp import web
 
 from connectors.registry import AGENCY_IDS
 from observability.agency_health.book import AgencyHealthBook
 from observability.agency_health.model import AgencyState, Failure, StateChange
 from observability.metrics import Metrics
 from sandbox import FaultSpec
-from server import HEALTH_BOOK, METRICS, create_app
-from settings import Settings
+from server import HEALTH_BOOK, METRICS
 from tests.redis_server import delete_namespace, redis_client, unique_namespace
-from tests.support.gateway import running_gateway
+from tests.support.gateway import another_instance, running_gateway
 from tests.support.redis_topologies import every_topology
 
 redis_url = every_topology()  # the fleet's health book, on every topology
@@ -145,18 +142,6 @@ async def _drain(subscription: AsyncIterator[StateChange]) -> AsyncIterator[Stat
             return
 
 
-@asynccontextmanager
-async def _instance(settings: Settings) -> AsyncIterator[web.Application]:
-    """Another gateway app with the same settings (same agencies, same Redis), started."""
-    app = create_app(settings.model_copy())
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        yield app
-    finally:
-        await runner.cleanup()
-
-
 @pytest.mark.redis
 async def test_two_gateways_on_one_redis_share_state_and_incidents(redis_url: str) -> None:
     namespace = unique_namespace().rstrip(":")
@@ -171,10 +156,10 @@ async def test_two_gateways_on_one_redis_share_state_and_incidents(redis_url: st
                     cache_timeout_s=2,
                     health=SLOW_REDIS_OK,
                 ) as gw,
-                _instance(gw.settings) as second,
+                another_instance(gw) as second,
             ):
-                books = [gw.app[HEALTH_BOOK], second[HEALTH_BOOK]]
-                both = [gw.app[METRICS], second[METRICS]]
+                books = [gw.app[HEALTH_BOOK], second.app[HEALTH_BOOK]]
+                both = [gw.app[METRICS], second.app[METRICS]]
                 await gw.sandbox.set_fault("tax", "down")
 
                 async def down_on_both() -> bool:

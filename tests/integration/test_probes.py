@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import pytest
-from aiohttp import web
 
 from connectors.pipeline.breaker import CircuitState
 from connectors.registry import AGENCY_IDS
 from observability.metrics import Metrics
-from server import CONNECTORS, METRICS, create_app
-from settings import Settings
+from server import CONNECTORS, METRICS
 from tests.redis_server import delete_namespace, redis_client, unique_namespace
-from tests.support.gateway import running_gateway
+from tests.support.gateway import another_instance, running_gateway
 from tests.support.redis_topologies import every_topology
 
 redis_url = every_topology()  # probes and their leases, on every topology
@@ -112,18 +109,6 @@ async def test_probes_do_not_spend_a_citizens_budget() -> None:
         assert metrics.registry.get_sample_value("panjereh_agency_up", {"agency": "civil-registry"})
 
 
-@asynccontextmanager
-async def _second_gateway(settings: Settings) -> AsyncIterator[web.Application]:
-    """Another gateway app with the same settings (same agencies, same Redis), started."""
-    app = create_app(settings.model_copy())
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        yield app
-    finally:
-        await runner.cleanup()
-
-
 @pytest.mark.redis
 async def test_two_gateways_on_one_redis_probe_once_per_interval_and_agree(
     redis_url: str,
@@ -139,9 +124,9 @@ async def test_two_gateways_on_one_redis_probe_once_per_interval_and_agree(
                     cache_key_secret="shared-by-both-instances",
                     cache_timeout_s=2,
                 ) as gw,
-                _second_gateway(gw.settings) as second,
+                another_instance(gw) as second,
             ):
-                first_metrics, second_metrics = gw.app[METRICS], second[METRICS]
+                first_metrics, second_metrics = gw.app[METRICS], second.app[METRICS]
                 await _until(lambda: all(_up(second_metrics, a) == 1 for a in AGENCY_IDS), 5.0)
 
                 gw.sandbox.reset_calls()
