@@ -26,7 +26,7 @@ redis_url = every_topology()  # probes and their leases, on every topology
 
 INTERVAL_S = 0.25
 PROBES = {"interval_s": INTERVAL_S, "timeout_s": INTERVAL_S / 2}
-SLACK_S = 1.5  # two cores shared with other test runs: a tick may start late
+SLACK_S = 4.0  # two cores shared with other test runs (and a Cluster): ticks may start late
 
 
 def _up(metrics: Metrics, agency: str) -> float | None:
