@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -23,7 +24,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -211,6 +212,27 @@ async def _audit(app: web.Application) -> AsyncIterator[None]:
         await auditor.close()
 
 
+class _Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Service)
+
+
+@contextlib.asynccontextmanager
+async def _running(app: web.Application, key: web.AppKey[S], service: S) -> AsyncIterator[None]:
+    """`service` kept at `key` and started, for as long as the app runs; stopped at cleanup
+    (the background services: calendar, circuit overrides, prober, pre-window refresh)."""
+    app[key] = service
+    await service.start()
+    try:
+        yield
+    finally:
+        await service.stop()
+
+
 async def _maintenance(app: web.Application) -> AsyncIterator[None]:
     """The maintenance calendar: nightly windows from settings, ops' one-off windows shared
     through Redis when it is configured (in memory otherwise)."""
@@ -221,12 +243,8 @@ async def _maintenance(app: web.Application) -> AsyncIterator[None]:
         redis_url=settings.redis_url,
         namespace=settings.cache_namespace,
     )
-    app[MAINTENANCE] = calendar
-    await calendar.start()
-    try:
+    async with _running(app, MAINTENANCE, calendar):
         yield
-    finally:
-        await calendar.stop()
 
 
 async def _health(app: web.Application) -> AsyncIterator[None]:
@@ -302,12 +320,8 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
 async def _circuits(app: web.Application) -> AsyncIterator[None]:
     """Circuits forced by ops hold on every instance: read from Redis before serving, then
     followed (connectors.circuit_overrides)."""
-    overrides = app[CIRCUITS]
-    await overrides.start()
-    try:
+    async with _running(app, CIRCUITS, app[CIRCUITS]):
         yield
-    finally:
-        await overrides.stop()
 
 
 async def _probes(app: web.Application) -> AsyncIterator[None]:
@@ -326,12 +340,8 @@ async def _probes(app: web.Application) -> AsyncIterator[None]:
         namespace=settings.cache_namespace,
         op_timeout=settings.cache_timeout_s,
     )
-    app[PROBER] = prober
-    await prober.start()
-    try:
+    async with _running(app, PROBER, prober):
         yield
-    finally:
-        await prober.stop()
 
 
 async def _pre_window_refresh(app: web.Application) -> AsyncIterator[None]:
@@ -348,12 +358,8 @@ async def _pre_window_refresh(app: web.Application) -> AsyncIterator[None]:
         concurrency=config.refresh_concurrency,
         check_s=config.refresh_check_s,
     )
-    app[PRE_WINDOW_REFRESH] = refresh
-    await refresh.start()
-    try:
+    async with _running(app, PRE_WINDOW_REFRESH, refresh):
         yield
-    finally:
-        await refresh.stop()
 
 
 async def _status_page(app: web.Application) -> AsyncIterator[None]:
